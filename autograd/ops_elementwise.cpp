@@ -1,0 +1,172 @@
+// ops_elementwise.cpp — elementwise ops and activations, each forward with its backward.
+// The pattern every op follows: check inputs, compute the output, then
+// `record(output, name, inputs, closure)` where the closure reads the output's gradient
+// (self.grad) and adds into each input's gradient buffer. sub, div and gelu are composed.
+// Read next: ops_reduce.cpp.
+#include <cmath>
+
+#include "autograd/broadcast.h"
+#include "autograd/ops.h"
+
+namespace crossgrad {
+
+namespace {
+
+// y[i] = f(x[i]) as a new tensor of x's shape.
+template <class F>
+Tensor map(const Tensor& x, F f) {
+  std::vector<real> out(x.numel());
+  const real* in = x.data();
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = f(in[i]);
+  return make_tensor(std::move(out), x.shape());
+}
+
+// dx[i] += dy[i] * derivative(x[i], y[i]) — the backward of every unary op.
+template <class F>
+std::function<void(const Node&)> unary_backward(const Tensor& x, F derivative) {
+  return [x, derivative](const Node& y) {
+    real* dx = grad_buffer(x);
+    const real* in = x.data();
+    for (std::size_t i = 0; i < y.data.size(); ++i)
+      dx[i] += y.grad[i] * derivative(in[i], y.data[i]);
+  };
+}
+
+// out[i] = f(a[ia], b[ib]) over the broadcast shape of a and b.
+template <class F>
+Tensor zip(const Tensor& a, const Tensor& b, const char* op, F f) {
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  std::vector<real> out(numel(shape));
+  const real* pa = a.data();
+  const real* pb = b.data();
+  for_each_broadcast(shape, a.shape(), b.shape(), [&](std::size_t i, std::size_t ia,
+                                                      std::size_t ib) { out[i] = f(pa[ia], pb[ib]); });
+  return make_tensor(std::move(out), shape);
+}
+
+}  // namespace
+
+// --- Arithmetic ---
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = zip(a, b, "add", [](real u, real v) { return u + v; });
+  // y = a + b; dy/da = 1, dy/db = 1 (summed over broadcast dimensions)
+  return record(y, "add", {a, b}, [a, b](const Node& y) {
+    real* da = grad_buffer(a);
+    real* db = grad_buffer(b);
+    for_each_broadcast(y.shape, a.shape(), b.shape(),
+                       [&](std::size_t i, std::size_t ia, std::size_t ib) {
+                         if (da) da[ia] += y.grad[i];
+                         if (db) db[ib] += y.grad[i];
+                       });
+  });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = zip(a, b, "mul", [](real u, real v) { return u * v; });
+  // y = a * b; dy/da = b, dy/db = a
+  return record(y, "mul", {a, b}, [a, b](const Node& y) {
+    real* da = grad_buffer(a);
+    real* db = grad_buffer(b);
+    const real* pa = a.data();
+    const real* pb = b.data();
+    for_each_broadcast(y.shape, a.shape(), b.shape(),
+                       [&](std::size_t i, std::size_t ia, std::size_t ib) {
+                         if (da) da[ia] += y.grad[i] * pb[ib];
+                         if (db) db[ib] += y.grad[i] * pa[ia];
+                       });
+  });
+}
+
+Tensor neg(const Tensor& x) {
+  // y = -x; dy/dx = -1
+  return record(map(x, [](real v) { return -v; }), "neg", {x},
+                unary_backward(x, [](real, real) { return real(-1); }));
+}
+
+Tensor pow(const Tensor& x, real exponent) {
+  if (!std::isfinite(exponent))
+    fail("pow: exponent must be finite, got " + std::to_string(exponent));
+  // y = x^p; dy/dx = p x^(p-1)
+  return record(map(x, [exponent](real v) { return std::pow(v, exponent); }), "pow", {x},
+                unary_backward(x, [exponent](real v, real) {
+                  return exponent == 0 ? real(0) : exponent * std::pow(v, exponent - 1);
+                }));
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) { return add(a, neg(b)); }
+Tensor div(const Tensor& a, const Tensor& b) { return mul(a, pow(b, -1)); }
+
+// --- Unary math ---
+
+Tensor exp(const Tensor& x) {
+  // y = e^x; dy/dx = e^x = y
+  return record(map(x, [](real v) { return std::exp(v); }), "exp", {x},
+                unary_backward(x, [](real, real y) { return y; }));
+}
+
+Tensor log(const Tensor& x) {
+  // y = ln x; dy/dx = 1/x  (log of a negative number is NaN, of 0 is -inf, as in PyTorch)
+  return record(map(x, [](real v) { return std::log(v); }), "log", {x},
+                unary_backward(x, [](real v, real) { return 1 / v; }));
+}
+
+Tensor sqrt(const Tensor& x) {
+  // y = √x; dy/dx = 1 / (2√x) = 1 / (2y)
+  return record(map(x, [](real v) { return std::sqrt(v); }), "sqrt", {x},
+                unary_backward(x, [](real, real y) { return 1 / (2 * y); }));
+}
+
+Tensor abs(const Tensor& x) {
+  // y = |x|; dy/dx = sign(x), and 0 at the kink x = 0 (PyTorch's choice)
+  return record(map(x, [](real v) { return std::abs(v); }), "abs", {x},
+                unary_backward(x, [](real v, real) { return real((v > 0) - (v < 0)); }));
+}
+
+// --- Activations ---
+
+Tensor relu(const Tensor& x) {
+  // y = max(x, 0); dy/dx = 1 if x > 0 else 0 (at the kink x = 0 we pick 0, like PyTorch)
+  return record(map(x, [](real v) { return v > 0 ? v : real(0); }), "relu", {x},
+                unary_backward(x, [](real v, real) { return real(v > 0); }));
+}
+
+Tensor tanh(const Tensor& x) {
+  // y = tanh x; dy/dx = 1 - y²
+  return record(map(x, [](real v) { return std::tanh(v); }), "tanh", {x},
+                unary_backward(x, [](real, real y) { return 1 - y * y; }));
+}
+
+Tensor sigmoid(const Tensor& x) {
+  // A primitive, not 1/(1+e^-x): for very negative x, e^-x overflows and the composed
+  // backward would multiply 0 by infinity. Written this way both directions stay finite.
+  // y = 1 / (1 + e^-x); dy/dx = y (1 - y)
+  return record(map(x, [](real v) {
+                  return v >= 0 ? 1 / (1 + std::exp(-v)) : std::exp(v) / (1 + std::exp(v));
+                }),
+                "sigmoid", {x}, unary_backward(x, [](real, real y) { return y * (1 - y); }));
+}
+
+Tensor gelu(const Tensor& x) {
+  // gelu(x) = ½ x (1 + tanh(√(2/π) (x + 0.044715 x³))), composed, so no backward needed.
+  const real k = static_cast<real>(std::sqrt(2.0 / M_PI));
+  return real(0.5) * x * (1 + tanh(k * (x + real(0.044715) * pow(x, 3))));
+}
+
+// --- Operators; a scalar operand becomes a shape-() tensor that broadcasts ---
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator+(const Tensor& a, real b) { return add(a, Tensor::scalar(b)); }
+Tensor operator+(real a, const Tensor& b) { return add(Tensor::scalar(a), b); }
+Tensor operator-(const Tensor& a, real b) { return add(a, Tensor::scalar(-b)); }
+Tensor operator-(real a, const Tensor& b) { return sub(Tensor::scalar(a), b); }
+Tensor operator*(const Tensor& a, real b) { return mul(a, Tensor::scalar(b)); }
+Tensor operator*(real a, const Tensor& b) { return mul(Tensor::scalar(a), b); }
+Tensor operator/(const Tensor& a, real b) { return mul(a, Tensor::scalar(1 / b)); }
+Tensor operator/(real a, const Tensor& b) { return mul(Tensor::scalar(a), pow(b, -1)); }
+
+}  // namespace crossgrad

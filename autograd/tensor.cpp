@@ -1,0 +1,174 @@
+// tensor.cpp — factories, element access and printing of Tensor (see tensor.h).
+// The graph and backward() live in graph.cpp; ops live in the ops_*.cpp files.
+#include "autograd/tensor.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+#include <sstream>
+
+namespace crossgrad {
+
+Tensor make_tensor(std::vector<real> data, const Shape& shape) {
+  auto node = std::make_shared<Node>();
+  node->shape = shape;
+  node->data = std::move(data);
+  return Tensor(std::move(node));
+}
+
+// --- Factories ---
+
+Tensor Tensor::full(const Shape& shape, real value, bool requires_grad) {
+  Tensor t = make_tensor(std::vector<real>(crossgrad::numel(shape), value), shape);
+  t.node_->requires_grad = requires_grad;
+  return t;
+}
+Tensor Tensor::zeros(const Shape& shape, bool requires_grad) {
+  return full(shape, 0, requires_grad);
+}
+Tensor Tensor::ones(const Shape& shape, bool requires_grad) {
+  return full(shape, 1, requires_grad);
+}
+Tensor Tensor::scalar(real value, bool requires_grad) { return full({}, value, requires_grad); }
+
+Tensor Tensor::arange(real end) { return arange(0, end, 1); }
+Tensor Tensor::arange(real start, real end, real step) {
+  if (step == 0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
+    fail("arange: start, end and step must be finite and step non-zero; got start " +
+         std::to_string(start) + ", end " + std::to_string(end) + ", step " +
+         std::to_string(step));
+  // Same count as PyTorch: ceil((end - start) / step), or none if the range is empty.
+  const double count = std::ceil((double(end) - double(start)) / double(step));
+  const std::size_t n = count > 0 ? static_cast<std::size_t>(count) : 0;
+  std::vector<real> values(n);
+  for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<real>(start + real(i) * step);
+  return make_tensor(std::move(values), {n});
+}
+
+Tensor Tensor::from(std::vector<real> values, const Shape& shape, bool requires_grad) {
+  if (values.size() != crossgrad::numel(shape))
+    fail("Tensor::from: " + std::to_string(values.size()) + " values cannot fill shape " +
+         crossgrad::to_string(shape) + " of " + std::to_string(crossgrad::numel(shape)) +
+         " elements");
+  Tensor t = make_tensor(std::move(values), shape);
+  t.node_->requires_grad = requires_grad;
+  return t;
+}
+
+Tensor Tensor::randn(const Shape& shape, Generator& gen, bool requires_grad) {
+  std::vector<real> values(crossgrad::numel(shape));
+  for (real& v : values) v = gen.normal();
+  return from(std::move(values), shape, requires_grad);
+}
+
+Tensor Tensor::uniform(const Shape& shape, real low, real high, Generator& gen,
+                       bool requires_grad) {
+  if (!(low <= high))
+    fail("Tensor::uniform: low " + std::to_string(low) + " is above high " +
+         std::to_string(high));
+  std::vector<real> values(crossgrad::numel(shape));
+  for (real& v : values) v = gen.uniform(low, high);
+  return from(std::move(values), shape, requires_grad);
+}
+
+// --- Shape and data ---
+
+Node& Tensor::node_ref() const {
+  if (!node_) fail("Tensor: this tensor is undefined (default-constructed or a missing grad)");
+  return *node_;
+}
+const Shape& Tensor::shape() const { return node_ref().shape; }
+std::size_t Tensor::numel() const { return node_ref().data.size(); }
+std::size_t Tensor::size(int dim) const {
+  return shape()[normalize_dim(dim, this->dim(), "size")];
+}
+real* Tensor::data() { return node_ref().data.data(); }
+const real* Tensor::data() const { return node_ref().data.data(); }
+const std::vector<real>& Tensor::values() const { return node_ref().data; }
+
+real Tensor::item() const {
+  if (numel() != 1)
+    fail("item: only a one-element tensor has an item; this one has shape " +
+         crossgrad::to_string(shape()));
+  return node_ref().data[0];
+}
+
+static std::size_t flat_index(const Shape& shape, const std::vector<std::size_t>& index) {
+  if (index.size() != shape.size())
+    fail("at: index of " + std::to_string(index.size()) + " coordinates for a tensor of shape " +
+         to_string(shape));
+  std::size_t flat = 0;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (index[i] >= shape[i])
+      fail("at: index " + std::to_string(index[i]) + " is out of range for dimension " +
+           std::to_string(i) + " of shape " + to_string(shape));
+    flat = flat * shape[i] + index[i];
+  }
+  return flat;
+}
+real Tensor::at(const std::vector<std::size_t>& index) const {
+  return node_ref().data[flat_index(shape(), index)];
+}
+void Tensor::set(const std::vector<std::size_t>& index, real value) {
+  node_ref().data[flat_index(shape(), index)] = value;
+}
+
+// --- Printing ---
+
+namespace {
+
+// Writes dims [dim, ndim) of the block starting at `offset`, PyTorch style. Dimensions
+// longer than 6 are summarised as first three, "...", last three when the tensor is big.
+void print_block(std::ostream& out, const Tensor& t, std::size_t dim, std::size_t offset,
+                 bool summarise, std::size_t indent) {
+  const Shape& shape = t.shape();
+  const std::vector<std::size_t> strides = strides_of(shape);
+  out << "[";
+  const std::size_t n = shape[dim];
+  for (std::size_t i = 0; i < n; ++i) {
+    if (summarise && n > 6 && i == 3) {
+      out << (dim + 1 == shape.size() ? "...," : "...,\n" + std::string(indent + 1, ' '));
+      if (dim + 1 == shape.size()) out << " ";
+      i = n - 3;
+    }
+    if (dim + 1 == shape.size()) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%.4f", double(t.values()[offset + i]));
+      out << buffer;
+    } else {
+      print_block(out, t, dim + 1, offset + i * strides[dim], summarise, indent + 1);
+    }
+    if (i + 1 < n) {
+      out << ",";
+      if (dim + 1 == shape.size()) out << " ";
+      else out << std::string(shape.size() - dim - 1, '\n') << std::string(indent + 1, ' ');
+    }
+  }
+  out << "]";
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& out, const Tensor& t) {
+  if (!t.defined()) return out << "tensor(undefined)";
+  out << "tensor(";
+  if (t.dim() == 0) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.4f", double(t.values()[0]));
+    out << buffer;
+  } else if (t.numel() == 0) {
+    out << "[], size=" << to_string(t.shape());
+  } else {
+    print_block(out, t, 0, 0, t.numel() > 1000, 7);
+  }
+  if (t.requires_grad()) out << ", requires_grad=True";
+  return out << ")";
+}
+
+std::string to_string(const Tensor& t) {
+  std::ostringstream out;
+  out << t;
+  return out.str();
+}
+
+}  // namespace crossgrad
