@@ -8,11 +8,15 @@
 # Override flags on the command line, e.g. `make CXXFLAGS_ARCH=` for a portable build.
 
 CXX ?= g++
-CXXFLAGS_ARCH ?= -march=native
+# GCC 12 with AVX-512 enabled miscompiles some constant vectors on this kind of machine
+# (std::vector<double>{1, 1, 0, 0} came out as 1 1 1 1 at -O2 -march=native), so AVX-512 is
+# switched off wherever the compiler knows the flag; AVX2 + FMA code is still generated.
+NO_AVX512 := $(shell echo 'int main(){}' | $(CXX) -mno-avx512f -x c++ - -o /dev/null 2>/dev/null && echo -mno-avx512f)
+CXXFLAGS_ARCH ?= -march=native $(NO_AVX512)
 OPTFLAGS ?= -O3
 WARNINGS := -Wall -Wextra -Werror
 # No -ffast-math: it breaks NaN checks and bit-for-bit reproducibility.
-FLAGS = -std=c++17 $(OPTFLAGS) $(CXXFLAGS_ARCH) $(WARNINGS) -I. -pthread -MMD -MP $(CXXFLAGS)
+FLAGS = -std=c++17 $(OPTFLAGS) $(CXXFLAGS_ARCH) $(WARNINGS) -I. -pthread $(CXXFLAGS)
 SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 DOUBLE := -DCROSSGRAD_DOUBLE
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -21,15 +25,17 @@ MAKEFLAGS += -j$(JOBS)
 LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp data/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 EXAMPLES := $(patsubst examples/%.cpp,build/%,$(wildcard examples/*.cpp))
+# Code shared by the example programs (flag parsing, progress, plots), not part of the library.
+EXAMPLES_COMMON := $(patsubst %.cpp,build/f32/%.o,$(wildcard examples/common/*.cpp))
 
 .PHONY: all run test sanitize bench clean doctest
 all: build/f32/libcrossgrad.a $(EXAMPLES)
 
 # One set of rules per build variant: $(1) is the folder under build/, $(2) extra flags.
 define variant
-build/$(1)/%.o: %.cpp
+build/$(1)/%.o: %.cpp Makefile
 	@mkdir -p $$(dir $$@)
-	$$(CXX) $$(FLAGS) $(2) -c $$< -o $$@
+	$$(CXX) $$(FLAGS) $(2) -MMD -MP -c $$< -o $$@
 build/$(1)/libcrossgrad.a: $$(LIB_SRC:%.cpp=build/$(1)/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
@@ -44,19 +50,21 @@ $(eval $(call variant,f32,))
 $(eval $(call variant,f64,$(DOUBLE)))
 $(eval $(call variant,asan,$(DOUBLE) $(SANITIZE_FLAGS)))
 
-build/%: examples/%.cpp build/f32/libcrossgrad.a
+build/%: examples/%.cpp $(EXAMPLES_COMMON) build/f32/libcrossgrad.a
 	@mkdir -p build
-	$(CXX) $(FLAGS) $^ -o $@
+	$(CXX) $(FLAGS) -MMD -MP -MF build/$*.d $(filter %.cpp %.o %.a,$^) -o $@
 
 # doctest is the one dependency outside the standard library: found, installed, or explained.
 doctest:
 	@CXX="$(CXX)" sh tests/ensure_doctest.sh
 
-test: build/f32/run_tests build/f64/run_tests
+test: build/f32/run_tests build/f64/run_tests $(EXAMPLES)
 	@echo "== float32 suites (training, forward values, errors) =="
 	build/f32/run_tests
 	@echo "== float64 suites (gradient checks at PyTorch's tolerances) =="
 	build/f64/run_tests
+	@echo "== code blocks in README.md and docs/ =="
+	@sh tests/check_doc_examples.sh "$(CXX)" "$(FLAGS)" build/f32/libcrossgrad.a build/doc_examples
 
 sanitize: build/asan/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 build/asan/run_tests

@@ -8,11 +8,35 @@
 
 namespace crossgrad {
 
+// numel(in) when `in`, without its leading 1s, equals the trailing dims of `out` (so `in` is
+// read as a block repeated along out's leading dims); 0 otherwise.
+inline std::size_t trailing_period(const Shape& in, const Shape& out) {
+  std::size_t first = 0;
+  while (first < in.size() && in[first] == 1) ++first;
+  const std::size_t kept = in.size() - first;
+  if (kept > out.size() || numel(in) == 0) return 0;
+  for (std::size_t i = 0; i < kept; ++i)
+    if (in[first + i] != out[out.size() - kept + i]) return 0;
+  return numel(in);
+}
+
 template <class F>
 void for_each_broadcast(const Shape& out, const Shape& a, const Shape& b, F f) {
   const std::size_t n = numel(out);
   if (a == out && b == out) {  // the common case: no broadcasting at all
     for (std::size_t i = 0; i < n; ++i) f(i, i, i);
+    return;
+  }
+  // The next most common: a bias, (D) or (T, D), repeated over the leading dims of the other.
+  const std::size_t period_b = trailing_period(b, out), period_a = trailing_period(a, out);
+  if (a == out && period_b) {
+    for (std::size_t start = 0; start < n; start += period_b)
+      for (std::size_t j = 0; j < period_b; ++j) f(start + j, start + j, j);
+    return;
+  }
+  if (b == out && period_a) {
+    for (std::size_t start = 0; start < n; start += period_a)
+      for (std::size_t j = 0; j < period_a; ++j) f(start + j, j, start + j);
     return;
   }
   const std::size_t ndim = out.size();

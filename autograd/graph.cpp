@@ -98,19 +98,19 @@ Tensor Tensor::detach() const { return make_tensor(node_ref().data, shape()); }
 namespace {
 
 // Nodes reachable from root through parents, each after all of its parents, found with an
-// explicit stack so a chain of any depth is fine.
-std::vector<Node*> topological_order(Node* root) {
-  std::vector<Node*> order;
-  std::unordered_set<Node*> visited;
-  std::vector<std::pair<Node*, std::size_t>> stack{{root, 0}};  // node, next parent to visit
-  visited.insert(root);
+// explicit stack so a chain of any depth is fine. The order holds owning pointers: releasing
+// a node's parent links during backward must not free a parent that is still to be visited.
+std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> visited{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack{{root, 0}};  // next parent
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->parents.size()) {
-      Node* parent = node->parents[next++].get();
-      if (visited.insert(parent).second) stack.push_back({parent, 0});
+      std::shared_ptr<Node> parent = node->parents[next++];
+      if (visited.insert(parent.get()).second) stack.push_back({std::move(parent), 0});
     } else {
-      order.push_back(node);
+      order.push_back(std::move(node));
       stack.pop_back();
     }
   }
@@ -134,20 +134,20 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) {
     fail("backward: gradient of shape " + crossgrad::to_string(gradient.shape()) +
          " does not match the output's shape " + crossgrad::to_string(root.shape));
 
-  const std::vector<Node*> order = topological_order(&root);
-  for (Node* node : order)
+  std::vector<std::shared_ptr<Node>> order = topological_order(node_);
+  for (const auto& node : order)
     if (node->graph_freed)
       fail(std::string("backward: the graph through '") + node->op +
            "' was already freed by an earlier backward(); call the first backward with "
            "retain_graph=true to go through it twice");
 
   real* droot = grad_buffer(*this);
-  for (std::size_t i = 0; i < root.data.size(); ++i)
-    droot[i] += gradient.defined() ? gradient.values()[i] : real(1);
+  const real* seed = gradient.defined() ? gradient.data() : nullptr;
+  for (std::size_t i = 0; i < root.data.size(); ++i) droot[i] += seed ? seed[i] : real(1);
 
-  // Children before parents: walk the order backwards.
+  // Children before parents: walk the order backwards, letting go of each node once done.
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* node = *it;
+    std::shared_ptr<Node> node = std::move(*it);
     if (node->is_leaf()) continue;
     if (!node->grad.empty() && node->backward) node->backward(*node);
     if (!retain_graph) {  // release saved buffers and parent links as soon as they are used

@@ -33,7 +33,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
       fail(std::string(op) + ": shapes " + to_string(a) + " and " + to_string(b) +
            " cannot be broadcast: sizes " + std::to_string(size_a) + " and " +
            std::to_string(size_b) + " differ in dimension " + std::to_string(ndim - 1 - i));
-    out[ndim - 1 - i] = std::max(size_a, size_b);
+    out[ndim - 1 - i] = size_a == 1 ? size_b : size_a;  // so 0 against 1 gives 0
   }
   return out;
 }

@@ -84,7 +84,8 @@ std::size_t Tensor::size(int dim) const {
 }
 real* Tensor::data() { return node_ref().data.data(); }
 const real* Tensor::data() const { return node_ref().data.data(); }
-const std::vector<real>& Tensor::values() const { return node_ref().data; }
+const std::vector<real>& Tensor::values() const& { return node_ref().data; }
+std::vector<real> Tensor::values() && { return node_ref().data; }
 
 real Tensor::item() const {
   if (numel() != 1)

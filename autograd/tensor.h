@@ -65,7 +65,9 @@ class Tensor {
   std::size_t numel() const;
   real* data();
   const real* data() const;
-  const std::vector<real>& values() const;
+  // The values, by reference; on a temporary (x.grad().values()) a copy, so it cannot dangle.
+  const std::vector<real>& values() const&;
+  std::vector<real> values() &&;
   real item() const;                                  // the value of a one-element tensor
   real at(const std::vector<std::size_t>& index) const;  // bounds-checked element access
   void set(const std::vector<std::size_t>& index, real value);

@@ -1,0 +1,178 @@
+// thread_pool.cpp — the pool behind parallel_for (see thread_pool.h).
+// One job at a time: the caller publishes a task and a chunk count under a mutex, wakes the
+// workers, runs chunk 0 itself, then waits (polling briefly, then sleeping) until the
+// workers' chunks are done. Worker w always runs chunk w, so which thread computes which
+// range is fixed too.
+#include "autograd/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "autograd/shape.h"
+
+namespace crossgrad {
+
+namespace {
+
+// True while this thread runs a range of a parallel_for (and always on workers): a nested
+// parallel_for then runs inline instead of waiting for the threads it is running on.
+thread_local bool inside_task = false;
+
+// A thread that has finished its part keeps checking for the next event, yielding the CPU
+// between checks, for this long before it sleeps. Waking a sleeping thread costs 10-50 us
+// on a VM, as much as a whole gemm of the standard model, and gemms come back to back.
+// Bounded, so an idle pool sleeps; yielding, so other processes still get the core.
+constexpr std::chrono::microseconds kSpinBeforeSleep{100};
+
+template <class Ready>
+void spin_until(Ready ready) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  while (!ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+}
+
+class Workers {
+ public:
+  ~Workers() { stop(); }
+  std::size_t size() const { return threads_.size(); }
+
+  // Starts `count` worker threads; the pool must be stopped.
+  void start(std::size_t count) {
+    for (std::size_t w = 1; w <= count; ++w)
+      threads_.emplace_back([this, w, seen = generation_.load()] { loop(w, seen); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& thread : threads_) thread.join();
+    threads_.clear();
+    stopping_ = false;  // no worker is left to read it
+  }
+
+  // Runs task(c) for every c in [0, chunks): chunk 0 on the caller, chunk w on worker w.
+  // chunks <= size() + 1; `task` must not throw.
+  void run(std::size_t chunks, const std::function<void(std::size_t)>& task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = &task;
+      chunks_ = chunks;
+      pending_ = chunks - 1;
+      ++generation_;
+    }
+    wake_.notify_all();
+    task(0);
+    spin_until([this] { return pending_ == 0; });
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+    task_ = nullptr;
+  }
+
+ private:
+  void loop(std::size_t chunk, std::uint64_t seen) {
+    inside_task = true;
+    const auto job_posted = [&] { return stopping_ || generation_ != seen; };
+    for (;;) {
+      spin_until(job_posted);
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, job_posted);
+      if (stopping_) return;
+      seen = generation_;
+      if (chunk >= chunks_) continue;  // this job has fewer chunks than threads
+      const std::function<void(std::size_t)>* task = task_;
+      lock.unlock();
+      (*task)(chunk);
+      if (--pending_ == 0) {
+        lock.lock();  // so the notification cannot fall between the caller's check and wait
+        done_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;  // guards task_ and chunks_; the atomics change under it too
+  std::condition_variable wake_, done_;
+  const std::function<void(std::size_t)>* task_ = nullptr;
+  std::size_t chunks_ = 0;
+  std::atomic<std::size_t> pending_{0};       // worker chunks of the current job not done
+  std::atomic<std::uint64_t> generation_{0};  // bumped for every job: each runs once
+  std::atomic<bool> stopping_{false};
+};
+
+std::size_t default_threads() {
+  const std::size_t hardware = std::thread::hardware_concurrency();  // 0 when unknown
+  return std::clamp<std::size_t>(hardware, 1, 8);
+}
+
+struct Pool {
+  std::mutex run_mutex;  // one parallel_for (or set_num_threads) at a time
+  std::atomic<std::size_t> threads{default_threads()};
+  Workers workers;  // started lazily with threads - 1 workers, under run_mutex
+};
+
+Pool& pool() {
+  static Pool instance;
+  return instance;
+}
+
+// Marks the calling thread as running a task for as long as it lives.
+struct InsideTask {
+  InsideTask() { inside_task = true; }
+  ~InsideTask() { inside_task = false; }
+};
+
+}  // namespace
+
+std::size_t num_threads() { return pool().threads.load(); }
+
+void set_num_threads(std::size_t n) {
+  if (n == 0) fail("set_num_threads: the thread count must be at least 1, got 0");
+  if (inside_task) fail("set_num_threads: cannot change the thread count inside parallel_for");
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.run_mutex);
+  if (n == p.threads.load()) return;
+  p.workers.stop();  // restarted with the new count by the next parallel_for
+  p.threads.store(n);
+}
+
+void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn,
+                  std::size_t grain) {
+  if (n == 0) return;
+  const std::size_t most_chunks = std::max<std::size_t>(n / std::max<std::size_t>(grain, 1), 1);
+  Pool& p = pool();
+  if (inside_task || most_chunks == 1 || p.threads.load() == 1) return fn(0, n);
+  std::unique_lock<std::mutex> lock(p.run_mutex, std::try_to_lock);
+  if (!lock.owns_lock()) return fn(0, n);  // another thread's job is running: work inline
+
+  const std::size_t threads = p.threads.load();
+  if (p.workers.size() != threads - 1) {
+    p.workers.stop();
+    p.workers.start(threads - 1);
+  }
+  const std::size_t chunks = std::min(most_chunks, threads);
+  std::vector<std::exception_ptr> errors(chunks);
+  const std::function<void(std::size_t)> task = [&](std::size_t c) {
+    try {
+      fn(c * n / chunks, (c + 1) * n / chunks);
+    } catch (...) {
+      errors[c] = std::current_exception();
+    }
+  };
+  {
+    InsideTask guard;
+    p.workers.run(chunks, task);
+  }
+  for (const std::exception_ptr& error : errors)
+    if (error) std::rethrow_exception(error);
+}
+
+}  // namespace crossgrad
