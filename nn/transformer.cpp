@@ -1,0 +1,300 @@
+// transformer.cpp — encoder and decoder layers, their stacks, and Seq2SeqTransformer.
+// Children are registered in the order PyTorch's __init__ creates them, so that
+// named_parameters() comes out in state_dict order. Dropouts sit where PyTorch puts them.
+// Legend: B batch, S source length, T target length, D d_model, F d_ff, V vocabulary.
+#include "nn/transformer.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "autograd/ops.h"
+
+namespace crossgrad::nn {
+
+namespace {
+
+// ff(x) = linear2(dropout(relu(linear1(x)))): (..., D) -> (..., F) -> (..., D)
+Tensor feed_forward(const Linear& linear1, const Dropout& dropout, const Linear& linear2,
+                    const Tensor& x) {
+  return linear2.forward(dropout.forward(linear1.forward(x).relu()));
+}
+
+}  // namespace
+
+// --- EncoderLayer ---
+
+EncoderLayer::EncoderLayer(const TransformerConfig& config, Generator& gen,
+                           Generator& dropout_gen)
+    : self_attn_(config.d_model, config.num_heads, gen, config.dropout, dropout_gen),
+      linear1_(config.d_model, config.d_ff, gen),
+      dropout_(config.dropout, dropout_gen),
+      linear2_(config.d_ff, config.d_model, gen),
+      norm1_(config.d_model, config.layer_norm_eps),
+      norm2_(config.d_model, config.layer_norm_eps),
+      dropout1_(config.dropout, dropout_gen),
+      dropout2_(config.dropout, dropout_gen) {
+  register_module("self_attn", self_attn_);
+  register_module("linear1", linear1_);
+  register_module("dropout", dropout_);
+  register_module("linear2", linear2_);
+  register_module("norm1", norm1_);
+  register_module("norm2", norm2_);
+  register_module("dropout1", dropout1_);
+  register_module("dropout2", dropout2_);
+}
+
+Tensor EncoderLayer::forward(const Tensor& x, const Tensor& padding_mask) {
+  // x = x + dropout1(self_attn(norm1(x))): every source position attends to the source
+  const Tensor normed = norm1_.forward(x);  // (B, S, D)
+  const Tensor h = x + dropout1_.forward(self_attn_.forward(normed, normed, padding_mask));
+  // x = x + dropout2(ff(norm2(x)))
+  return h + dropout2_.forward(feed_forward(linear1_, dropout_, linear2_, norm2_.forward(h)));
+}
+
+// --- DecoderLayer ---
+
+DecoderLayer::DecoderLayer(const TransformerConfig& config, Generator& gen,
+                           Generator& dropout_gen)
+    : self_attn_(config.d_model, config.num_heads, gen, config.dropout, dropout_gen),
+      multihead_attn_(config.d_model, config.num_heads, gen, config.dropout, dropout_gen),
+      linear1_(config.d_model, config.d_ff, gen),
+      dropout_(config.dropout, dropout_gen),
+      linear2_(config.d_ff, config.d_model, gen),
+      norm1_(config.d_model, config.layer_norm_eps),
+      norm2_(config.d_model, config.layer_norm_eps),
+      norm3_(config.d_model, config.layer_norm_eps),
+      dropout1_(config.dropout, dropout_gen),
+      dropout2_(config.dropout, dropout_gen),
+      dropout3_(config.dropout, dropout_gen) {
+  register_module("self_attn", self_attn_);
+  register_module("multihead_attn", multihead_attn_);
+  register_module("linear1", linear1_);
+  register_module("dropout", dropout_);
+  register_module("linear2", linear2_);
+  register_module("norm1", norm1_);
+  register_module("norm2", norm2_);
+  register_module("norm3", norm3_);
+  register_module("dropout1", dropout1_);
+  register_module("dropout2", dropout2_);
+  register_module("dropout3", dropout3_);
+}
+
+Tensor DecoderLayer::forward(const Tensor& x, const Tensor& memory,
+                             const Tensor& tgt_padding_mask, const Tensor& memory_padding_mask) {
+  // x = x + dropout1(self_attn(norm1(x))): target position t sees targets 0..t only
+  const Tensor normed = norm1_.forward(x);  // (B, T, D)
+  Tensor h = x + dropout1_.forward(
+                     self_attn_.forward(normed, normed, tgt_padding_mask, /*causal=*/true));
+  // x = x + dropout2(multihead_attn(norm2(x), memory)): queries from the target,
+  // keys and values from the encoder's memory (B, S, D) — the cross-attention
+  h = h + dropout2_.forward(
+              multihead_attn_.forward(norm2_.forward(h), memory, memory_padding_mask));
+  // x = x + dropout3(ff(norm3(x)))
+  return h + dropout3_.forward(feed_forward(linear1_, dropout_, linear2_, norm3_.forward(h)));
+}
+
+Tensor DecoderLayer::forward_step(const Tensor& x, DecoderLayerCache& cache,
+                                  const Tensor& memory_padding_mask) {
+  // forward's three blocks for the newest position only: its self-attention keys/values
+  // join the cache, and it attends to them all (every one is in its past, so no causal mask)
+  const Tensor normed = norm1_.forward(x);  // (N, 1, D)
+  self_attn_.append_key_value(cache.self_attn, normed);
+  Tensor h = x + dropout1_.forward(self_attn_.forward_cached(normed, cache.self_attn));
+  // cross-attention over the source keys/values projected once by start_decoding
+  h = h + dropout2_.forward(multihead_attn_.forward_cached(norm2_.forward(h), cache.cross_attn,
+                                                           memory_padding_mask));
+  return h + dropout3_.forward(feed_forward(linear1_, dropout_, linear2_, norm3_.forward(h)));
+}
+
+void DecoderCache::select(const std::vector<std::int64_t>& parents) {
+  bool identity = parents.size() == rows();
+  for (std::size_t i = 0; identity && i < parents.size(); ++i) identity = parents[i] == long(i);
+  if (identity) return;  // nothing moved: skip the copies
+  memory_padding_mask = index_select(memory_padding_mask, 0, parents);
+  for (DecoderLayerCache& layer : layers)
+    for (KeyValueCache* kv : {&layer.self_attn, &layer.cross_attn})
+      for (Tensor* t : {&kv->key_t, &kv->value})
+        if (t->defined()) *t = index_select(*t, 0, parents);
+}
+
+// --- Encoder and Decoder stacks ---
+
+Encoder::Encoder(const TransformerConfig& config, Generator& gen, Generator& dropout_gen)
+    : norm_(config.d_model, config.layer_norm_eps) {
+  for (std::size_t i = 0; i < config.num_encoder_layers; ++i) {
+    layers_.push_back(std::make_unique<EncoderLayer>(config, gen, dropout_gen));
+    register_module("layers." + std::to_string(i), *layers_.back());
+  }
+  register_module("norm", norm_);
+}
+
+Tensor Encoder::forward(const Tensor& x, const Tensor& padding_mask) {
+  Tensor h = x;  // (B, S, D)
+  for (auto& layer : layers_) h = layer->forward(h, padding_mask);
+  return norm_.forward(h);
+}
+
+std::string Encoder::extra_repr() const { return "num_layers=" + std::to_string(layers_.size()); }
+
+Decoder::Decoder(const TransformerConfig& config, Generator& gen, Generator& dropout_gen)
+    : norm_(config.d_model, config.layer_norm_eps) {
+  for (std::size_t i = 0; i < config.num_decoder_layers; ++i) {
+    layers_.push_back(std::make_unique<DecoderLayer>(config, gen, dropout_gen));
+    register_module("layers." + std::to_string(i), *layers_.back());
+  }
+  register_module("norm", norm_);
+}
+
+Tensor Decoder::forward(const Tensor& x, const Tensor& memory, const Tensor& tgt_padding_mask,
+                        const Tensor& memory_padding_mask) {
+  Tensor h = x;  // (B, T, D)
+  for (auto& layer : layers_) h = layer->forward(h, memory, tgt_padding_mask, memory_padding_mask);
+  return norm_.forward(h);
+}
+
+Tensor Decoder::forward_step(const Tensor& x, DecoderCache& cache) {
+  if (cache.layers.size() != layers_.size())
+    fail("Decoder::forward_step: the cache has " + std::to_string(cache.layers.size()) +
+         " layers, the decoder " + std::to_string(layers_.size()));
+  Tensor h = x;  // (N, 1, D)
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    h = layers_[i]->forward_step(h, cache.layers[i], cache.memory_padding_mask);
+  return norm_.forward(h);
+}
+
+std::string Decoder::extra_repr() const { return "num_layers=" + std::to_string(layers_.size()); }
+
+// --- Transformer ---
+
+Transformer::Transformer(const TransformerConfig& config, Generator& gen, Generator& dropout_gen)
+    : encoder_(config, gen, dropout_gen), decoder_(config, gen, dropout_gen) {
+  register_module("encoder", encoder_);
+  register_module("decoder", decoder_);
+  // nn.Transformer._reset_parameters: Xavier-uniform on every matrix, after the layers'
+  // own initialisation (biases and LayerNorms keep theirs).
+  for (auto& [name, parameter] : named_parameters())
+    if (parameter.dim() > 1) xavier_uniform_(parameter, gen);
+}
+
+// --- Seq2SeqTransformer ---
+
+Tensor padding_mask(const TokenMatrix& ids) {
+  std::vector<real> mask(ids.ids.size());
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = ids.ids[i] == PAD;
+  return Tensor::from(std::move(mask), ids.shape());
+}
+
+Seq2SeqTransformer::Seq2SeqTransformer(const TransformerConfig& config, Generator& gen)
+    : config_(config),
+      dropout_gen_(gen.next_u64()),
+      src_embed_(config.vocab_size, config.d_model, gen),
+      tgt_embed_(config.vocab_size, config.d_model, gen),
+      pos_(config.d_model, config.max_len),
+      transformer_(config, gen, dropout_gen_),
+      generator_(config.d_model, config.vocab_size, gen) {
+  register_module("src_embed", src_embed_);
+  register_module("tgt_embed", tgt_embed_);
+  register_module("pos", pos_);
+  register_module("transformer", transformer_);
+  register_module("generator", generator_);
+}
+
+Seq2SeqTransformer::Seq2SeqTransformer(const TransformerConfig& config, std::uint64_t seed)
+    : Seq2SeqTransformer(config, Generator(seed)) {}
+
+Tensor Seq2SeqTransformer::embed(const Embedding& table, const TokenMatrix& ids) const {
+  if (ids.rows == 0 || ids.cols == 0 || ids.ids.size() != ids.rows * ids.cols)
+    fail("Seq2SeqTransformer: a token batch must be non-empty with rows * cols ids, got " +
+         to_string(ids.shape()) + " holding " + std::to_string(ids.ids.size()) + " ids");
+  // x = E[ids] · √D + pe: (B, L, D); the scale keeps embeddings and positions comparable
+  return pos_.forward(table.forward(ids) * real(std::sqrt(double(config_.d_model))));
+}
+
+Tensor Seq2SeqTransformer::encode(const TokenMatrix& src) {
+  return transformer_.encoder().forward(embed(src_embed_, src), padding_mask(src));
+}
+
+Tensor Seq2SeqTransformer::decode(const Tensor& memory, const TokenMatrix& src,
+                                  const TokenMatrix& tgt_in) {
+  if (memory.shape() != Shape{src.rows, src.cols, config_.d_model} || tgt_in.rows != src.rows)
+    fail("Seq2SeqTransformer::decode: memory " + to_string(memory.shape()) + ", src " +
+         to_string(src.shape()) + " and tgt_in " + to_string(tgt_in.shape()) +
+         " must be (B, S, D), (B, S) and (B, T) with D=" + std::to_string(config_.d_model));
+  const Tensor h = transformer_.decoder().forward(embed(tgt_embed_, tgt_in), memory,
+                                                  padding_mask(tgt_in), padding_mask(src));
+  return generator_.forward(h);  // (B, T, D) -> (B, T, V)
+}
+
+Tensor Seq2SeqTransformer::forward(const TokenMatrix& src, const TokenMatrix& tgt_in) {
+  if (src.rows != tgt_in.rows)
+    fail("Seq2SeqTransformer: src " + to_string(src.shape()) + " and tgt_in " +
+         to_string(tgt_in.shape()) + " must have the same number of rows (B)");
+  return decode(encode(src), src, tgt_in);
+}
+
+DecoderCache Seq2SeqTransformer::start_decoding(const Tensor& memory, const TokenMatrix& src) {
+  if (memory.shape() != Shape{src.rows, src.cols, config_.d_model})
+    fail("Seq2SeqTransformer::start_decoding: memory " + to_string(memory.shape()) +
+         " and src " + to_string(src.shape()) + " must be (B, S, D) and (B, S) with D=" +
+         std::to_string(config_.d_model));
+  NoGradGuard no_grad;
+  DecoderCache cache;
+  Decoder& decoder = transformer_.decoder();
+  for (std::size_t i = 0; i < decoder.num_layers(); ++i) {
+    cache.layers.emplace_back();
+    cache.layers.back().cross_attn = decoder.layer(i).multihead_attn().project_key_value(memory);
+  }
+  cache.memory_padding_mask = padding_mask(src);
+  return cache;
+}
+
+Tensor Seq2SeqTransformer::decode_step(DecoderCache& cache,
+                                       const std::vector<std::int64_t>& tokens) {
+  if (tokens.size() != cache.rows() || cache.length >= config_.max_len)
+    fail("Seq2SeqTransformer::decode_step: " + std::to_string(tokens.size()) +
+         " tokens for a cache of " + std::to_string(cache.rows()) + " rows at position " +
+         std::to_string(cache.length) + " (max_len " + std::to_string(config_.max_len) + ")");
+  NoGradGuard no_grad;
+  TokenMatrix ids(tokens.size(), 1);
+  ids.ids = tokens;
+  // x = E[ids] · √D + pe[t]: (N, 1, D), as embed() computes position t of a whole prefix
+  const std::size_t t = cache.length;
+  const Tensor x = tgt_embed_.forward(ids) * real(std::sqrt(double(config_.d_model))) +
+                   pos_.table().slice(0, t, t + 1);
+  const Tensor h = transformer_.decoder().forward_step(x, cache);
+  ++cache.length;
+  return generator_.forward(h).reshape({long(tokens.size()), long(config_.vocab_size)});
+}
+
+std::vector<Tensor> Seq2SeqTransformer::cross_attention_weights() {
+  std::vector<Tensor> maps;
+  Decoder& decoder = transformer_.decoder();
+  for (std::size_t i = 0; i < decoder.num_layers(); ++i)
+    maps.push_back(decoder.layer(i).multihead_attn().last_attention_weights());
+  return maps;
+}
+
+std::string Seq2SeqTransformer::extra_repr() const {
+  char text[192];
+  std::snprintf(text, sizeof text,
+                "vocab_size=%zu, d_model=%zu, num_heads=%zu, d_ff=%zu, num_encoder_layers=%zu, "
+                "num_decoder_layers=%zu, dropout=%g",
+                config_.vocab_size, config_.d_model, config_.num_heads, config_.d_ff,
+                config_.num_encoder_layers, config_.num_decoder_layers, double(config_.dropout));
+  return text;
+}
+
+Tensor sequence_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
+                              real label_smoothing) {
+  if (logits.dim() != 3 || logits.size(0) != labels.rows || logits.size(1) != labels.cols)
+    fail("sequence_cross_entropy: logits " + to_string(logits.shape()) +
+         " must be (B, T, V) for labels " + to_string(labels.shape()));
+  // (B, T, V) -> (B·T, V), one row per target position; PAD rows add nothing
+  const Tensor rows = logits.reshape({-1, long(logits.size(2))});
+  CrossEntropyOptions options;
+  options.ignore_index = PAD;
+  options.label_smoothing = label_smoothing;
+  return cross_entropy(rows, labels.ids, options);
+}
+
+}  // namespace crossgrad::nn

@@ -1,0 +1,198 @@
+// transformer.h — the pre-LN encoder-decoder transformer with cross-attention, module for
+// module PyTorch's nn.Transformer(batch_first=True, norm_first=True) inside the reference
+// Seq2Seq (shared/peers/torch_seq2seq.py). Names follow its state_dict exactly, so
+// named_parameters() is the checkpoint's table of contents, in the same order.
+// Legend: B batch, S source length, T target length, D d_model, F d_ff, V vocabulary.
+// Read next: nn/safetensors.h (checkpoints use these names), nn/optim.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "data/tokens.h"
+#include "nn/attention.h"
+
+namespace crossgrad::nn {
+
+// The standard model (DESIGN.md) by default: 236,237 parameters.
+struct TransformerConfig {
+  std::size_t vocab_size = 13;
+  std::size_t d_model = 64;
+  std::size_t num_heads = 4;
+  std::size_t d_ff = 256;
+  std::size_t num_encoder_layers = 2;
+  std::size_t num_decoder_layers = 2;
+  real dropout = 0;
+  std::size_t max_len = 512;  // longest sequence the positional table covers
+  real layer_norm_eps = real(1e-5);
+};
+
+// What incremental decoding keeps between steps (nn/decode.h), for N live rows: per decoder
+// layer, the cross-attention keys/values of the source, projected once, and the
+// self-attention keys/values of every position fed so far, one appended per step.
+struct DecoderLayerCache {
+  KeyValueCache self_attn, cross_attn;
+};
+struct DecoderCache {
+  std::vector<DecoderLayerCache> layers;
+  Tensor memory_padding_mask;  // (N, S), 1 at source PAD
+  std::size_t length = 0;      // positions fed so far: the next token's position
+  std::size_t rows() const {
+    return memory_padding_mask.defined() ? memory_padding_mask.size(0) : 0;
+  }
+  // Keeps row parents[i] as row i (beam search reorders; finished rows drop out).
+  void select(const std::vector<std::int64_t>& parents);
+};
+
+// Pre-LN: x = x + dropout1(self_attn(norm1(x))); x = x + dropout2(ff(norm2(x))),
+// with ff(x) = linear2(dropout(relu(linear1(x)))).
+class EncoderLayer : public Module {
+ public:
+  EncoderLayer(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
+  // x (B, S, D), padding_mask (B, S) 1 at PAD or undefined -> (B, S, D)
+  Tensor forward(const Tensor& x, const Tensor& padding_mask = Tensor());
+
+  MultiHeadAttention& self_attn() { return self_attn_; }
+  std::string type_name() const override { return "EncoderLayer"; }
+
+ private:
+  MultiHeadAttention self_attn_;
+  Linear linear1_;
+  Dropout dropout_;
+  Linear linear2_;
+  LayerNorm norm1_, norm2_;
+  Dropout dropout1_, dropout2_;
+};
+
+// Pre-LN with three blocks: causal self-attention over the target, cross-attention whose
+// queries come from the target and keys/values from the encoder's memory, feed-forward:
+//   x = x + dropout1(self_attn(norm1(x), causal, target padding))
+//   x = x + dropout2(multihead_attn(norm2(x), memory, source padding))
+//   x = x + dropout3(ff(norm3(x)))
+class DecoderLayer : public Module {
+ public:
+  DecoderLayer(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
+  // x (B, T, D), memory (B, S, D), masks (B, T) and (B, S) or undefined -> (B, T, D)
+  Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& tgt_padding_mask = Tensor(),
+                 const Tensor& memory_padding_mask = Tensor());
+  // forward for one new position: x (N, 1, D) -> (N, 1, D), keys/values from the cache
+  // (its self-attention ones grow by this position). Same parameters, same ops.
+  Tensor forward_step(const Tensor& x, DecoderLayerCache& cache,
+                      const Tensor& memory_padding_mask);
+
+  MultiHeadAttention& self_attn() { return self_attn_; }
+  MultiHeadAttention& multihead_attn() { return multihead_attn_; }  // the cross-attention
+  std::string type_name() const override { return "DecoderLayer"; }
+
+ private:
+  MultiHeadAttention self_attn_, multihead_attn_;
+  Linear linear1_;
+  Dropout dropout_;
+  Linear linear2_;
+  LayerNorm norm1_, norm2_, norm3_;
+  Dropout dropout1_, dropout2_, dropout3_;
+};
+
+// layers.0 ... layers.{N-1}, then a final LayerNorm (pre-LN leaves the last residual
+// stream unnormalised otherwise).
+class Encoder : public Module {
+ public:
+  Encoder(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
+  Tensor forward(const Tensor& x, const Tensor& padding_mask = Tensor());
+
+  std::size_t num_layers() const { return layers_.size(); }
+  EncoderLayer& layer(std::size_t i) { return *layers_.at(i); }
+  std::string type_name() const override { return "Encoder"; }
+  std::string extra_repr() const override;
+
+ private:
+  std::vector<std::unique_ptr<EncoderLayer>> layers_;
+  LayerNorm norm_;
+};
+
+class Decoder : public Module {
+ public:
+  Decoder(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
+  Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& tgt_padding_mask = Tensor(),
+                 const Tensor& memory_padding_mask = Tensor());
+  // x (N, 1, D) at position cache.length -> (N, 1, D); see DecoderLayer::forward_step.
+  Tensor forward_step(const Tensor& x, DecoderCache& cache);
+
+  std::size_t num_layers() const { return layers_.size(); }
+  DecoderLayer& layer(std::size_t i) { return *layers_.at(i); }
+  std::string type_name() const override { return "Decoder"; }
+  std::string extra_repr() const override;
+
+ private:
+  std::vector<std::unique_ptr<DecoderLayer>> layers_;
+  LayerNorm norm_;
+};
+
+// nn.Transformer: the two stacks, with Xavier-uniform on every matrix (_reset_parameters).
+class Transformer : public Module {
+ public:
+  Transformer(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
+  Encoder& encoder() { return encoder_; }
+  Decoder& decoder() { return decoder_; }
+  std::string type_name() const override { return "Transformer"; }
+
+ private:
+  Encoder encoder_;
+  Decoder decoder_;
+};
+
+// (B, L) ids -> (B, L) tensor with 1 where the id is PAD: the key_padding_mask.
+Tensor padding_mask(const TokenMatrix& ids);
+
+class Seq2SeqTransformer : public Module {
+ public:
+  // Initialised from `gen` (PyTorch's defaults, then Xavier on the transformer's matrices);
+  // dropout draws from the model's own generator, seeded from `gen`.
+  Seq2SeqTransformer(const TransformerConfig& config, Generator& gen);
+  explicit Seq2SeqTransformer(const TransformerConfig& config = {}, std::uint64_t seed = 0);
+
+  // src (B, S), tgt_in (B, T) -> logits (B, T, V)
+  Tensor forward(const TokenMatrix& src, const TokenMatrix& tgt_in);
+  Tensor encode(const TokenMatrix& src);  // -> memory (B, S, D)
+  // memory from encode(src); src gives the source padding mask. -> logits (B, T, V)
+  Tensor decode(const Tensor& memory, const TokenMatrix& src, const TokenMatrix& tgt_in);
+
+  // Incremental decoding, for inference (no graph is recorded; see nn/decode.h).
+  // memory from encode(src) -> a cache with each decoder layer's cross-attention keys and
+  // values projected once, and no position fed yet.
+  DecoderCache start_decoding(const Tensor& memory, const TokenMatrix& src);
+  // Feeds each cached row's newest token (N ids; BOS first) at position cache.length, only
+  // it, through the decoder -> logits (N, V) for the token after it. Equals the last
+  // position of decode() on the whole prefix.
+  Tensor decode_step(DecoderCache& cache, const std::vector<std::int64_t>& tokens);
+
+  // The cross-attention weights (B, H, T, S) of each decoder layer from the last forward
+  // (or (N, H, 1, S) from the last decode_step).
+  std::vector<Tensor> cross_attention_weights();
+
+  const TransformerConfig& config() const { return config_; }
+  Generator& dropout_generator() { return dropout_gen_; }  // saved with training state
+  Transformer& transformer() { return transformer_; }
+  std::string type_name() const override { return "Seq2SeqTransformer"; }
+  std::string extra_repr() const override;
+
+ private:
+  Seq2SeqTransformer(const TransformerConfig& config, Generator&& gen)
+      : Seq2SeqTransformer(config, gen) {}
+  Tensor embed(const Embedding& table, const TokenMatrix& ids) const;  // √D · E[ids] + pe
+
+  TransformerConfig config_;
+  Generator dropout_gen_;
+  Embedding src_embed_, tgt_embed_;
+  PositionalEncoding pos_;
+  Transformer transformer_;
+  Linear generator_;
+};
+
+// Mean cross-entropy of logits (B, T, V) against labels (B, T), PAD labels ignored: the
+// training loss (the reference's CrossEntropyLoss(ignore_index=PAD) on (B·T, V)).
+Tensor sequence_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
+                              real label_smoothing = 0);
+
+}  // namespace crossgrad::nn

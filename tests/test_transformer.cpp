@@ -1,0 +1,332 @@
+// Tests for nn/transformer.cpp: the reference's parameter names, shapes, order and count;
+// PyTorch's initialisation; what the masks guarantee (padding and the future change
+// nothing); the cross-attention maps; train/eval; errors; and float64 gradient checks of
+// each layer and of the whole model's loss with respect to every parameter tensor.
+#include <set>
+
+#include "nn/transformer.h"
+#include "testing.h"
+
+using namespace crossgrad;
+using testing::random_input;
+
+using Inputs = std::vector<Tensor>;
+
+namespace {
+
+void check_gradients_logged(const std::string& what, const GradcheckFunction& fn,
+                            const Inputs& inputs) {
+  const GradcheckResult result = gradcheck(fn, inputs);
+  CHECK_MESSAGE(result.ok, result.report);
+  CHECK(result.entries_compared > 0);
+  MESSAGE("gradcheck " << what << ": max relative error " << result.max_rel_error << " over "
+                       << result.entries_compared << " entries");
+}
+
+// The tiny model of the whole-model gradient check: d_model 8, 2 heads, ff 16, 1 + 1 layers.
+nn::TransformerConfig tiny_config(real dropout = 0) {
+  nn::TransformerConfig config;
+  config.vocab_size = 7;
+  config.d_model = 8;
+  config.num_heads = 2;
+  config.d_ff = 16;
+  config.num_encoder_layers = 1;
+  config.num_decoder_layers = 1;
+  config.dropout = dropout;
+  config.max_len = 16;
+  return config;
+}
+
+TokenMatrix tokens(std::size_t rows, std::size_t cols, std::vector<std::int64_t> ids) {
+  TokenMatrix m(rows, cols);
+  m.ids = std::move(ids);
+  return m;
+}
+
+// Moves every parameter a little off its initial value, so no check runs at a special point
+// (zero biases, LayerNorm's ones and zeros).
+void jitter(const nn::Module& module, std::uint64_t seed) {
+  Generator gen(seed);
+  for (Tensor p : module.parameters())
+    for (std::size_t i = 0; i < p.numel(); ++i) p.data()[i] += gen.uniform(-0.2, 0.2);
+}
+
+void expect_all(const nn::Module& module, bool training) {
+  CHECK(module.is_training() == training);
+  for (const auto& child : module.named_children()) expect_all(*child.second, training);
+}
+
+double max_abs_difference(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double largest = 0;
+  for (std::size_t i = 0; i < a.numel(); ++i)
+    largest = std::max(largest, std::abs(double(a.values()[i]) - double(b.values()[i])));
+  return largest;
+}
+
+}  // namespace
+
+TEST_CASE("Seq2SeqTransformer: named_parameters are the reference's state_dict, in order") {
+  const nn::Seq2SeqTransformer model(tiny_config(), 0);
+  // Seq2Seq(d=8, h=2, ff=16, ne=1, nd=1) with V=7: torch's state_dict() names and shapes.
+  const std::string enc = "transformer.encoder.layers.0.", dec = "transformer.decoder.layers.0.";
+  std::vector<std::pair<std::string, Shape>> expected = {
+      {"src_embed.weight", {7, 8}}, {"tgt_embed.weight", {7, 8}}};
+  const auto attention = [&](const std::string& prefix) {
+    expected.push_back({prefix + "in_proj_weight", {24, 8}});
+    expected.push_back({prefix + "in_proj_bias", {24}});
+    expected.push_back({prefix + "out_proj.weight", {8, 8}});
+    expected.push_back({prefix + "out_proj.bias", {8}});
+  };
+  const auto rest = [&](const std::string& prefix, int norms) {
+    expected.insert(expected.end(), {{prefix + "linear1.weight", {16, 8}},
+                                     {prefix + "linear1.bias", {16}},
+                                     {prefix + "linear2.weight", {8, 16}},
+                                     {prefix + "linear2.bias", {8}}});
+    for (int n = 1; n <= norms; ++n)
+      expected.insert(expected.end(), {{prefix + "norm" + std::to_string(n) + ".weight", {8}},
+                                       {prefix + "norm" + std::to_string(n) + ".bias", {8}}});
+  };
+  attention(enc + "self_attn.");
+  rest(enc, 2);
+  expected.insert(expected.end(), {{"transformer.encoder.norm.weight", {8}},
+                                   {"transformer.encoder.norm.bias", {8}}});
+  attention(dec + "self_attn.");
+  attention(dec + "multihead_attn.");
+  rest(dec, 3);
+  expected.insert(expected.end(), {{"transformer.decoder.norm.weight", {8}},
+                                   {"transformer.decoder.norm.bias", {8}},
+                                   {"generator.weight", {7, 8}},
+                                   {"generator.bias", {7}}});
+  const auto named = model.named_parameters();
+  REQUIRE(named.size() == expected.size());
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    CHECK(named[i].first == expected[i].first);
+    CHECK(named[i].second.shape() == expected[i].second);
+  }
+}
+
+TEST_CASE("Seq2SeqTransformer: the standard model has the reference's 236,237 parameters") {
+  const nn::Seq2SeqTransformer model;  // the default config is DESIGN.md's standard model
+  CHECK(model.num_parameters() == 236237);
+  const auto named = model.named_parameters();
+  CHECK(named.size() == 68);  // 2 embeddings + 2·12 + 2 + 2·18 + 2 + 2
+  CHECK(named[2].first == "transformer.encoder.layers.0.self_attn.in_proj_weight");
+  CHECK(named[2].second.shape() == Shape{192, 64});
+  CHECK(named[25].first == "transformer.encoder.layers.1.norm2.bias");
+  CHECK(named[26].first == "transformer.encoder.norm.weight");
+  CHECK(named[46].first == "transformer.decoder.layers.1.self_attn.in_proj_weight");
+  CHECK(named[53].first == "transformer.decoder.layers.1.multihead_attn.out_proj.bias");
+  CHECK(named[66].first == "generator.weight");
+  CHECK(named[66].second.shape() == Shape{13, 64});
+  std::set<std::string> unique;
+  for (const auto& [name, tensor] : named) unique.insert(name);
+  CHECK(unique.size() == named.size());
+}
+
+TEST_CASE("Seq2SeqTransformer: initialised like PyTorch, reproducibly from the seed") {
+  const nn::Seq2SeqTransformer model(nn::TransformerConfig{}, 5);
+  for (const auto& [name, p] : model.named_parameters()) {
+    INFO(name);
+    const auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+    real largest = 0;
+    for (real v : p.values()) largest = std::max(largest, std::abs(v));
+    if (has("in_proj_bias") || has("out_proj.bias") || (has(".norm") && has(".bias"))) {
+      CHECK(largest == 0);  // MultiheadAttention._reset_parameters; LayerNorm zeros
+    } else if (has(".norm")) {
+      CHECK(p.values() == std::vector<real>(p.numel(), 1));  // LayerNorm weight ones
+    } else if (has("transformer.") && p.dim() == 2) {
+      // nn.Transformer._reset_parameters: Xavier-uniform on every matrix
+      const real bound = real(std::sqrt(6.0 / double(p.size(0) + p.size(1))));
+      CHECK(largest <= bound);
+      CHECK(largest > real(0.95) * bound);
+    } else if (has("transformer.") || has("generator.")) {
+      // linear biases and the generator keep Linear's U(±1/√in): in = 256 for linear2
+      const real bound = real(has("linear2") ? 1.0 / 16 : 1.0 / 8);
+      CHECK(largest <= bound);
+      CHECK(largest > bound / 2);
+    } else {
+      CHECK(largest > 2);  // embeddings: 832 draws of N(0, 1) reach past 2
+    }
+  }
+  const nn::TransformerConfig standard;
+  const nn::Seq2SeqTransformer same(standard, 5), other(standard, 6);
+  for (std::size_t i = 0; i < model.parameters().size(); ++i)
+    CHECK(same.parameters()[i].values() == model.parameters()[i].values());
+  CHECK(other.parameters()[0].values() != model.parameters()[0].values());
+}
+
+TEST_CASE("Seq2SeqTransformer: padding and future tokens do not change the logits") {
+  nn::Seq2SeqTransformer model(tiny_config(), 1);
+  const TokenMatrix src = tokens(2, 4, {3, 4, 5, 2, 6, 2, 0, 0});
+  const TokenMatrix tgt_in = tokens(2, 3, {1, 5, 4, 1, 6, 0});
+  const Tensor logits = model.forward(src, tgt_in);
+  CHECK(logits.shape() == Shape{2, 3, 7});
+  SUBCASE("encode then decode is forward") {
+    CHECK(max_abs_difference(model.decode(model.encode(src), src, tgt_in), logits) == 0);
+  }
+  SUBCASE("two more PAD columns on the source change nothing") {
+    const TokenMatrix wider = tokens(2, 6, {3, 4, 5, 2, 0, 0, 6, 2, 0, 0, 0, 0});
+    CHECK(max_abs_difference(model.forward(wider, tgt_in), logits) < 1e-5);
+  }
+  SUBCASE("a different last target token leaves the earlier positions alone") {
+    const Tensor changed = model.forward(src, tokens(2, 3, {1, 5, 3, 1, 6, 4}));
+    CHECK(max_abs_difference(changed.slice(1, 0, 2), logits.slice(1, 0, 2)) < 1e-6);
+    CHECK(max_abs_difference(changed.slice(1, 2, 3), logits.slice(1, 2, 3)) > 1e-4);
+  }
+}
+
+TEST_CASE("Seq2SeqTransformer: each decoder layer keeps its cross-attention map") {
+  nn::TransformerConfig config = tiny_config();
+  config.num_decoder_layers = 2;
+  nn::Seq2SeqTransformer model(config, 2);
+  const TokenMatrix src = tokens(2, 5, {3, 4, 5, 6, 2, 6, 2, 0, 0, 0});
+  model.forward(src, tokens(2, 3, {1, 5, 4, 1, 6, 0}));
+  const std::vector<Tensor> maps = model.cross_attention_weights();
+  REQUIRE(maps.size() == 2);
+  for (const Tensor& w : maps) {
+    REQUIRE(w.shape() == Shape{2, 2, 3, 5});  // (B, H, T, S)
+    for (std::size_t h = 0; h < 2; ++h)
+      for (std::size_t t = 0; t < 3; ++t) {
+        for (std::size_t s = 2; s < 5; ++s) CHECK(w.at({1, h, t, s}) == 0);  // row 1 has 2 real
+        double row = 0;
+        for (std::size_t s = 0; s < 5; ++s) row += double(w.at({0, h, t, s}));
+        CHECK(row == doctest::Approx(1).epsilon(1e-6));
+      }
+  }
+  CHECK(maps[0].values() != maps[1].values());
+}
+
+TEST_CASE("Seq2SeqTransformer: train() and eval() reach every dropout") {
+  nn::Seq2SeqTransformer model(tiny_config(/*dropout=*/0.3), 3);
+  nn::Seq2SeqTransformer no_dropout(tiny_config(0), 3);
+  const TokenMatrix src = tokens(1, 3, {3, 4, 2}), tgt_in = tokens(1, 2, {1, 4});
+  expect_all(model, true);
+  CHECK(model.forward(src, tgt_in).values() != model.forward(src, tgt_in).values());
+  model.eval();
+  expect_all(model, false);
+  const Tensor evaluated = model.forward(src, tgt_in);
+  CHECK(evaluated.values() == model.forward(src, tgt_in).values());
+  // Dropout draws nothing at initialisation, so in eval mode the two models agree.
+  CHECK(evaluated.values() == no_dropout.forward(src, tgt_in).values());
+  model.train();
+  expect_all(model, true);
+}
+
+TEST_CASE("Seq2SeqTransformer: the summary prints the tree with shapes and counts") {
+  const std::string text = nn::Seq2SeqTransformer().summary();
+  CHECK(text.find("Seq2SeqTransformer(vocab_size=13, d_model=64, num_heads=4, d_ff=256, "
+                  "num_encoder_layers=2, num_decoder_layers=2, dropout=0)  "
+                  "[236,237 parameters]\n") == 0);
+  for (const char* line :
+       {"  (src_embed): Embedding(13, 64)  [832 parameters]\n    weight (13,64)\n",
+        "  (pos): PositionalEncoding(d_model=64, max_len=512)\n",
+        "    (encoder): Encoder(num_layers=2)  [100,096 parameters]\n",
+        "      (layers.1): EncoderLayer()  [49,984 parameters]\n",
+        "        (multihead_attn): MultiHeadAttention(d_model=64, num_heads=4, dropout=0)  "
+        "[16,640 parameters]\n          in_proj_weight (192,64)\n",
+        "          (out_proj): Linear(in_features=64, out_features=64, bias=True)",
+        "        (norm3): LayerNorm((64,), eps=1e-05)  [128 parameters]\n",
+        "        (dropout3): Dropout(p=0)\n",
+        "  (generator): Linear(in_features=64, out_features=13, bias=True)  [845 parameters]\n"}) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+}
+
+TEST_CASE("Seq2SeqTransformer: bad batches are errors naming the shapes") {
+  nn::Seq2SeqTransformer model(tiny_config(), 4);
+  const TokenMatrix src = tokens(2, 2, {3, 2, 4, 2}), tgt_in = tokens(2, 1, {1, 1});
+  CHECK_THROWS_WITH_AS(model.forward(tokens(2, 2, {3, 7, 4, 2}), tgt_in),
+                       doctest::Contains("Embedding: id 7 at position 1 is out of range for a "
+                                         "vocabulary of V=7"),
+                       Error);
+  CHECK_THROWS_WITH_AS(model.forward(src, tokens(1, 1, {1})),
+                       doctest::Contains("src (2,2) and tgt_in (1,1) must have the same number "
+                                         "of rows"),
+                       Error);
+  CHECK_THROWS_WITH_AS(model.forward(TokenMatrix(2, 0), tgt_in),
+                       doctest::Contains("a token batch must be non-empty"), Error);
+  CHECK_THROWS_WITH_AS(model.forward(src, TokenMatrix(2, 17, 1)),
+                       doctest::Contains("sequence length 17 exceeds max_len 16"), Error);
+  CHECK_THROWS_WITH_AS(model.decode(Tensor::zeros({2, 3, 8}), src, tgt_in),
+                       doctest::Contains("decode: memory (2,3,8), src (2,2) and tgt_in (2,1)"),
+                       Error);
+  const TokenMatrix short_labels = tokens(2, 2, {3, 3, 3, 3});
+  CHECK_THROWS_WITH_AS(nn::sequence_cross_entropy(Tensor::zeros({2, 3, 7}), short_labels),
+                       doctest::Contains("logits (2,3,7) must be (B, T, V) for labels (2,2)"),
+                       Error);
+}
+
+TEST_CASE("sequence_cross_entropy: the mean over non-PAD labels, by hand") {
+  // Uniform logits over V = 4: every counted position costs ln 4; PAD labels are skipped.
+  const Tensor logits = Tensor::zeros({1, 3, 4});
+  CHECK(double(nn::sequence_cross_entropy(logits, tokens(1, 3, {3, 2, 0})).item()) ==
+        doctest::Approx(std::log(4.0)));
+  // Row 0 puts logit 2 on class 3: -log(e²/(e² + 3)) = ln(10.389056) - 2 = 0.3407529 on the
+  // one counted label.
+  Tensor peaked = Tensor::zeros({1, 2, 4});
+  peaked.set({0, 0, 3}, 2);
+  CHECK(double(nn::sequence_cross_entropy(peaked, tokens(1, 2, {3, 0})).item()) ==
+        doctest::Approx(0.3407529));
+}
+
+GRADCHECK_CASE("EncoderLayer: backward matches finite differences, with a padded batch") {
+  Generator gen(30), dropout_gen(31);
+  nn::EncoderLayer layer(tiny_config(), gen, dropout_gen);
+  jitter(layer, 32);
+  const Tensor x = random_input({2, 4, 8}, 33);
+  const Tensor mask = Tensor::from({0, 0, 0, 0, 0, 0, 1, 1}, {2, 4});  // lengths 4 and 2
+  Inputs inputs = {x};
+  for (const Tensor& p : layer.parameters()) inputs.push_back(p);
+  check_gradients_logged(
+      "EncoderLayer", [&](const Inputs& in) { return layer.forward(in[0], mask); }, inputs);
+}
+
+GRADCHECK_CASE("DecoderLayer: backward matches finite differences, self- and cross-attention") {
+  const Tensor x = random_input({2, 3, 8}, 40), memory = random_input({2, 5, 8}, 41);
+  const Tensor tgt_mask = Tensor::from({0, 0, 0, 0, 0, 1}, {2, 3});              // lengths 3, 2
+  const Tensor memory_mask = Tensor::from({0, 0, 0, 0, 0, 0, 0, 1, 1, 1}, {2, 5});  // 5, 2
+  for (const real dropout : {real(0), real(0.2)}) {
+    Generator gen(42), dropout_gen(43);
+    nn::DecoderLayer layer(tiny_config(dropout), gen, dropout_gen);
+    jitter(layer, 44);
+    Inputs inputs = {x, memory};
+    for (const Tensor& p : layer.parameters()) inputs.push_back(p);
+    check_gradients_logged(dropout == 0 ? "DecoderLayer" : "DecoderLayer, dropout 0.2 reseeded",
+                           [&](const Inputs& in) {
+                             dropout_gen.manual_seed(45);  // the same masks every evaluation
+                             return layer.forward(in[0], in[1], tgt_mask, memory_mask);
+                           },
+                           inputs);
+  }
+}
+
+GRADCHECK_CASE("Seq2SeqTransformer: the loss's gradient matches finite differences for every "
+               "parameter") {
+  nn::Seq2SeqTransformer model(tiny_config(), 50);
+  jitter(model, 51);
+  // Sources of 5 and 3 real tokens, targets of 5 and 3: both padded, of different lengths.
+  const TokenMatrix src = tokens(2, 5, {3, 4, 5, 6, 2, 6, 5, 2, 0, 0});
+  const TokenMatrix tgt_in = tokens(2, 5, {1, 6, 5, 4, 3, 1, 5, 6, 0, 0});
+  const TokenMatrix labels = tokens(2, 5, {6, 5, 4, 3, 2, 5, 6, 2, 0, 0});
+  const Inputs parameters = model.parameters();
+  check_gradients_logged(
+      "Seq2SeqTransformer loss (all " + std::to_string(parameters.size()) + " parameter tensors)",
+      [&](const Inputs&) { return nn::sequence_cross_entropy(model.forward(src, tgt_in), labels); },
+      parameters);
+  // Every parameter tensor was among the checked inputs, and each one gets some gradient
+  // (none is disconnected from the loss).
+  std::set<const Node*> checked;
+  for (const Tensor& p : parameters) checked.insert(p.node().get());
+  model.zero_grad();
+  nn::sequence_cross_entropy(model.forward(src, tgt_in), labels).backward();
+  for (const auto& [name, p] : model.named_parameters()) {
+    INFO(name);
+    CHECK(checked.count(p.node().get()) == 1);
+    REQUIRE(p.grad().defined());
+    real largest = 0;
+    for (real g : p.grad().values()) largest = std::max(largest, std::abs(g));
+    CHECK(largest > 0);
+  }
+}
