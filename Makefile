@@ -26,7 +26,8 @@ LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp data/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 EXAMPLES := $(patsubst examples/%.cpp,build/%,$(wildcard examples/*.cpp))
 # Code shared by the example programs (flag parsing, progress, plots), not part of the library.
-EXAMPLES_COMMON := $(patsubst %.cpp,build/f32/%.o,$(wildcard examples/common/*.cpp))
+COMMON_SRC := $(wildcard examples/common/*.cpp)
+EXAMPLES_COMMON := $(COMMON_SRC:%.cpp=build/f32/%.o)
 
 .PHONY: all run test sanitize bench clean doctest
 all: build/f32/libcrossgrad.a $(EXAMPLES)
@@ -39,11 +40,11 @@ build/$(1)/%.o: %.cpp Makefile
 build/$(1)/libcrossgrad.a: $$(LIB_SRC:%.cpp=build/$(1)/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
+build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 $$(TEST_SRC:%.cpp=build/$(1)/%.o): | doctest
 # One suite on its own, e.g. `make build/f64/test_ops_nn && build/f64/test_ops_nn`.
-build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o build/$(1)/libcrossgrad.a
+build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 endef
 $(eval $(call variant,f32,))
@@ -69,11 +70,14 @@ test: build/f32/run_tests build/f64/run_tests $(EXAMPLES)
 sanitize: build/asan/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 build/asan/run_tests
 
+# The standard reversal model until 99% exact match on 1,000 held-out sequences (4,000 steps
+# at most), then the cross-attention of one input: the anti-diagonal of reading backwards.
 run: all
-	@echo "crossgrad: training arrives with the nn and train issues; for now, see 'make test'."
+	build/train --task reverse --target-acc 0.99 --eval-every 100 --save runs/reverse.safetensors
+	build/predict --checkpoint runs/reverse.safetensors --show-attention 31415926535897
 
 bench: all
-	@echo "crossgrad: benchmarks arrive with the kernels; for now, see 'make test'."
+	build/bench
 
 clean:
 	rm -rf build

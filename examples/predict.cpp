@@ -1,0 +1,299 @@
+// predict.cpp — a trained checkpoint at work: decode inputs (greedy or beam search), score
+// given targets, and show where the decoder looked in the source (cross-attention).
+// Everything is checked before anything is printed or written; a mistake is one line on
+// stderr and a non-zero exit. Read next: nn/decode.h, examples/common/attention_view.h.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data/batch.h"
+#include "data/tsv.h"
+#include "examples/common/attention_view.h"
+#include "examples/common/flags.h"
+#include "nn/checkpoint.h"
+#include "nn/decode.h"
+
+using namespace crossgrad;
+
+namespace {
+
+const char* const kDescription =
+    "Decodes each INPUT with a trained model, or one input a line from stdin when none is\n"
+    "given (with a \"> \" prompt on a terminal), and prints one output a line. Heatmaps are\n"
+    "in colour on a terminal unless NO_COLOR is set. For example:\n"
+    "  build/predict --checkpoint runs/reverse.safetensors 12345 --show-attention\n";
+
+struct Options {
+  std::string checkpoint, svg, data, head_text;
+  std::size_t beam = 0;  // 0: greedy decoding
+  double length_penalty = 1;
+  std::size_t max_len = 0;  // 0: nn/decode.h's default
+  bool show_attention = false, score = false;
+  long head = -1;  // -1: the mean of the heads
+  std::vector<std::string> inputs;
+};
+
+// --- Command line ---
+
+cli::Flags declare_flags(Options& o) {
+  cli::Flags flags("predict", "build/predict --checkpoint PATH [flags] [INPUT ...]", kDescription);
+  flags.add("--checkpoint", o.checkpoint, "the model to load (from train --save); required",
+            "PATH");
+  flags.section("Decoding");
+  flags.add("--beam", o.beam, "beam search with N beams; 0: greedy decoding", 0, 1000);
+  flags.add("--length-penalty", o.length_penalty, "beams rank by log p / length^X", 0.0, 10.0);
+  flags.add("--max-len", o.max_len, "most tokens made (EOS too); 0: 2 * source + 10", 0, 100'000);
+  flags.add_switch("--show-attention", o.show_attention,
+                   "print each input's cross-attention heatmap per decoder layer");
+  flags.add("--head", o.head_text,
+            "show head N (from 0) instead of the mean; implies --show-attention", "N");
+  flags.add("--svg", o.svg, "write every layer's and head's cross-attention as SVG", "FILE");
+  flags.section("Scoring");
+  flags.add_switch("--score", o.score,
+                   "read source<TAB>target lines, print log p(target | source) of each");
+  flags.add("--data", o.data, "with --score: read the lines from FILE, not stdin", "FILE");
+  return flags;
+}
+
+// The options, checked for combinations that cannot mean what the user hoped; or nothing
+// after printing --help.
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options o;
+  cli::Flags flags = declare_flags(o);
+  o.inputs = flags.parse(argc, argv);
+  if (flags.help_requested()) return std::cout << flags.help(), std::nullopt;
+  if (flags.given("--head")) o.head = long(cli::parse_unsigned(o.head_text, "--head"));
+  o.show_attention = o.show_attention || o.head >= 0;
+  if (o.checkpoint.empty()) throw cli::FlagError("--checkpoint PATH is required");
+  if (flags.given("--length-penalty") && o.beam == 0)
+    throw cli::FlagError("--length-penalty only applies to beam search: add --beam N");
+  if (!o.data.empty() && !o.score) throw cli::FlagError("--data FILE only applies to --score");
+  if (o.score && (o.show_attention || !o.svg.empty() || o.beam || o.max_len))
+    throw cli::FlagError("--beam, --max-len, --show-attention, --head and --svg are for decoding");
+  if (o.score && !o.inputs.empty())
+    throw cli::FlagError("--score reads lines from stdin or --data FILE, not arguments ('" +
+                         o.inputs[0] + "')");
+  return o;
+}
+
+// --- Inputs ---
+
+struct Session {
+  const Options& options;
+  nn::Seq2SeqTransformer& model;
+  const Vocab& vocab;
+  bool color;
+};
+
+// One sequence to decode or score: its text, where it came from (for errors) and its ids.
+struct Input {
+  std::string text, where;  // where: "argument 2", "line 7" or "pairs.tsv:7: target"
+  std::vector<std::int64_t> ids;
+};
+
+Input encode(const Session& session, std::string text, std::string where) {
+  Input input{std::move(text), std::move(where), {}};
+  try {
+    input.ids = session.vocab.encode(input.text);
+  } catch (const Error& error) {
+    fail(input.where + ": " + error.what());
+  }
+  const std::size_t positions = session.model.config().max_len;
+  if (input.ids.size() + 1 > positions)  // + 1: the EOS every sequence ends with
+    fail(input.where + ": " + std::to_string(input.ids.size()) +
+         " tokens; this model reads at most " + std::to_string(positions - 1) +
+         " (its positional table has " + std::to_string(positions) + " positions)");
+  return input;
+}
+
+std::string without_cr(std::string line) {  // Windows line ends
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// --- Decoding and showing ---
+
+// Decodes in batches of 64 sources, so the encoder runs once per batch.
+std::vector<nn::Hypothesis> decode_all(Session& session, const std::vector<Input>& inputs) {
+  const Options& o = session.options;
+  nn::DecodeOptions decode;
+  decode.max_len = o.max_len;
+  decode.keep_attention = o.show_attention || !o.svg.empty();
+  decode.beam = std::max<std::size_t>(o.beam, 1);
+  decode.length_penalty = o.length_penalty;
+  std::vector<nn::Hypothesis> out;
+  for (std::size_t start = 0; start < inputs.size(); start += 64) {
+    std::vector<std::vector<std::int64_t>> sources;
+    for (std::size_t i = start; i < std::min(start + 64, inputs.size()); ++i)
+      sources.push_back(inputs[i].ids);
+    const TokenMatrix src = make_source_batch(sources);
+    for (nn::Hypothesis& hypothesis : o.beam == 0 ? nn::greedy_decode(session.model, src, decode)
+                                                  : nn::beam_search(session.model, src, decode))
+      out.push_back(std::move(hypothesis));
+  }
+  return out;
+}
+
+// Labels and maps for one input; the batch's padding columns are cut from the maps.
+view::AttentionExample attention_example(const Vocab& vocab, const Input& input,
+                                         const nn::Hypothesis& hypothesis) {
+  view::AttentionExample example;
+  for (const std::string& token : vocab.tokenize(input.text))
+    example.source.push_back(view::token_label(token));
+  example.source.push_back(view::token_label(vocab.symbol(EOS)));
+  for (const std::int64_t id : hypothesis.tokens)
+    example.output.push_back(view::token_label(vocab.symbol(id)));
+  for (const Tensor& layer : hypothesis.cross_attention)  // (H, T, S_batch) -> (H, T, S)
+    example.layers.push_back(layer.slice(2, 0, example.source.size()));
+  return example;
+}
+
+void print_attention(const Session& session, const view::AttentionExample& example) {
+  const long head = session.options.head;
+  for (std::size_t l = 0; l < example.layers.size(); ++l) {
+    const Tensor& layer = example.layers[l];
+    const std::string heads = std::to_string(layer.size(0));
+    const std::string title = "cross-attention, decoder layer " + std::to_string(l) + " of " +
+                              std::to_string(example.layers.size()) + ", " +
+                              (head < 0 ? "mean of " + heads + " heads"
+                                        : "head " + std::to_string(head) + " of " + heads);
+    const Tensor weights = head < 0 ? view::head_mean(layer) : view::head_slice(layer, head);
+    std::cout << view::render_heatmap(weights, example.source, example.output,
+                                      {session.color, title});
+  }
+  std::cout << "\n";
+}
+
+// Decodes the inputs, rewrites the SVG with every example so far (only once all succeeded),
+// then prints each output and, if asked, its heatmaps.
+void decode_and_show(Session& session, const std::vector<Input>& inputs,
+                     std::vector<view::AttentionExample>& svg_examples) {
+  const Options& o = session.options;
+  const std::vector<nn::Hypothesis> hypotheses = decode_all(session, inputs);
+  std::vector<view::AttentionExample> examples;
+  for (std::size_t i = 0; i < inputs.size() && (o.show_attention || !o.svg.empty()); ++i)
+    examples.push_back(attention_example(session.vocab, inputs[i], hypotheses[i]));
+  if (!o.svg.empty()) {
+    svg_examples.insert(svg_examples.end(), examples.begin(), examples.end());
+    nn::write_file_atomically(o.svg, view::render_svg(svg_examples));
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<std::int64_t>& tokens = hypotheses[i].tokens;
+    std::cout << session.vocab.decode(tokens) << "\n";
+    if (tokens.empty() || tokens.back() != EOS)
+      std::cerr << "predict: warning: " << inputs[i].where << ": no EOS within " << tokens.size()
+                << " tokens; the output is cut (raise --max-len)\n";
+    if (o.show_attention) print_attention(session, examples[i]);
+  }
+  std::cout.flush();
+}
+
+// Interactive: one input a line, each decoded at once; a mistake is reported, not fatal.
+int run_interactive(Session& session) {
+  std::cout << "Type an input and press Enter; an empty line does nothing, Ctrl-D quits.\n";
+  std::vector<view::AttentionExample> svg_examples;
+  std::string line;
+  for (std::size_t number = 1; std::cout << "> " << std::flush, std::getline(std::cin, line);
+       ++number) {
+    if ((line = without_cr(line)).empty()) continue;
+    try {
+      decode_and_show(session, {encode(session, line, "line " + std::to_string(number))},
+                      svg_examples);
+    } catch (const std::exception& error) {
+      std::cerr << "predict: error: " << error.what() << "\n";
+    }
+  }
+  std::cout << "\n";
+  return 0;
+}
+
+// Arguments, or every line of stdin: all encoded first, so a bad line stops the run before
+// anything is printed or written.
+int run_batch(Session& session) {
+  std::vector<Input> inputs;
+  const std::vector<std::string>& arguments = session.options.inputs;
+  for (std::size_t i = 0; i < arguments.size(); ++i)
+    inputs.push_back(encode(session, arguments[i], "argument " + std::to_string(i + 1)));
+  std::string line;
+  for (std::size_t number = 1; arguments.empty() && std::getline(std::cin, line); ++number)
+    inputs.push_back(encode(session, without_cr(line), "line " + std::to_string(number)));
+  std::vector<view::AttentionExample> svg_examples;
+  if (!inputs.empty()) decode_and_show(session, inputs, svg_examples);
+  return 0;
+}
+
+// --- Scoring ---
+
+// log p(target | source) of every line, in batches of 64 pairs, once every line is checked.
+int run_score(Session& session) {
+  const Options& o = session.options;
+  std::ostringstream text;
+  if (o.data.empty()) text << std::cin.rdbuf();
+  const TokenMode mode = session.vocab.mode();
+  const TsvDataset data = o.data.empty() ? TsvDataset::parse(text.str(), "<stdin>", mode)
+                                         : TsvDataset::load(o.data, mode);
+  if (data.size() == 0) fail(data.name() + ": no source<TAB>target lines to score");
+  std::vector<std::vector<std::int64_t>> sources, targets;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const std::string where = data.name() + ":" + std::to_string(data.lines()[i]) + ": ";
+    sources.push_back(encode(session, data.pairs()[i].source, where + "source").ids);
+    targets.push_back(encode(session, data.pairs()[i].target, where + "target").ids);
+  }
+  std::ostringstream out;
+  for (std::size_t start = 0; start < data.size(); start += 64) {
+    const std::size_t end = std::min(start + 64, data.size());
+    const Batch batch = make_batch({sources.begin() + start, sources.begin() + end},
+                                   {targets.begin() + start, targets.begin() + end});
+    for (double score : nn::score(session.model, batch.src, batch.tgt_in, batch.labels))
+      out << std::fixed << std::setprecision(6) << score << "\n";
+  }
+  std::cout << out.str();
+  return 0;
+}
+
+void check_against_model(const Options& o, const nn::TransformerConfig& config) {
+  if (o.head >= long(config.num_heads))
+    throw cli::FlagError("--head " + std::to_string(o.head) + ": this model has " +
+                         std::to_string(config.num_heads) + " heads, 0.." +
+                         std::to_string(config.num_heads - 1));
+  if (o.max_len > config.max_len)
+    throw cli::FlagError("--max-len " + std::to_string(o.max_len) + " exceeds this model's " +
+                         "positional table of " + std::to_string(config.max_len) + " positions");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Messages are one line: a multi-line one (e.g. every load_into problem) is joined.
+  // std::cerr is tied to std::cout, so outputs printed so far come first.
+  const auto report = [](const std::exception& error) {
+    std::string message = error.what();
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    std::cerr << "predict: error: " << message << "\n";
+  };
+  try {
+    const std::optional<Options> parsed = parse_options(argc, argv);
+    if (!parsed) return 0;  // --help
+    const Options& options = *parsed;
+    nn::LoadedModel loaded = nn::load_model(options.checkpoint);
+    check_against_model(options, loaded.model->config());
+    Session session{options, *loaded.model, loaded.vocab,
+                    view::use_color(::isatty(STDOUT_FILENO), std::getenv("NO_COLOR"))};
+    if (options.score) return run_score(session);
+    if (options.inputs.empty() && ::isatty(STDIN_FILENO)) return run_interactive(session);
+    return run_batch(session);
+  } catch (const cli::FlagError& error) {  // a mistake on the command line
+    report(error);
+    return cli::kUsageError;
+  } catch (const std::exception& error) {
+    report(error);
+    return 1;
+  }
+}

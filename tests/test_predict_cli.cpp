@@ -1,0 +1,265 @@
+// Tests for examples/predict.cpp, run as a program (build/predict, the float32 build; `make
+// test` builds it first) on a tiny random model saved here with nn/checkpoint.h: decoding,
+// beam 1 = greedy, --score, --svg, --show-attention, and every kind of bad input giving one
+// line on stderr, a non-zero exit and no output file.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "data/tasks.h"
+#include "nn/checkpoint.h"
+#include "testing.h"
+
+using namespace crossgrad;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const kProgram = "build/predict";
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string quote(const std::string& text) { return "'" + text + "'"; }
+
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+// A directory with a tiny checkpoint ("model.safetensors": 1 encoder and 2 decoder layers,
+// 2 heads, the reversal vocabulary) and room for the files predict writes. The program's
+// stdin/stdout/stderr live in a sibling directory, so `files()` lists only what it wrote.
+struct Fixture {
+  fs::path root, work, io;
+  std::string checkpoint;
+
+  Fixture() {
+    static int counter = 0;
+    root = fs::temp_directory_path() / ("crossgrad_test_predict_" + std::to_string(::getpid()) +
+                                        "_" + std::to_string(counter++));
+    work = root / "work";
+    io = root / "io";
+    fs::remove_all(root);
+    fs::create_directories(work);
+    fs::create_directories(io);
+    checkpoint = (work / "model.safetensors").string();
+    nn::TransformerConfig config;
+    config.d_model = 16;
+    config.num_heads = 2;
+    config.d_ff = 32;
+    config.num_encoder_layers = 1;
+    config.max_len = 40;
+    nn::Seq2SeqTransformer model(config, 3);
+    nn::save_model(checkpoint, model, task_vocab(Task::reverse));
+  }
+  ~Fixture() { fs::remove_all(root); }
+
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(work))
+      names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  // build/predict with args (already quoted where needed) and the given stdin.
+  Run run(const std::string& args, const std::string& input = "") const {
+    REQUIRE_MESSAGE(fs::exists(kProgram), "build/predict is missing: run `make build/predict`");
+    write_text(io / "stdin", input);
+    const std::string command =
+        std::string(kProgram) + " " + args + " < " + quote((io / "stdin").string()) + " > " +
+        quote((io / "stdout").string()) + " 2> " + quote((io / "stderr").string());
+    const int raw = std::system(command.c_str());
+    Run result;
+    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    result.out = read_text(io / "stdout");
+    result.err = read_text(io / "stderr");
+    return result;
+  }
+  Run predict(const std::string& args, const std::string& input = "") const {
+    return run("--checkpoint " + quote(checkpoint) + " " + args, input);
+  }
+};
+
+// A failed run: non-zero status, nothing on stdout, exactly one line on stderr holding
+// every fragment.
+void check_clean_failure(const Run& run, const std::vector<std::string>& fragments) {
+  INFO("stderr: " << run.err << "stdout: " << run.out);
+  CHECK(run.status != 0);
+  CHECK(run.out.empty());
+  CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+  CHECK(run.err.rfind("predict: error: ", 0) == 0);
+  for (const std::string& fragment : fragments) CHECK(run.err.find(fragment) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("predict: decodes arguments and stdin lines, one output a line") {
+  Fixture f;
+  const Run from_args = f.predict("123 4567 9");
+  CHECK(from_args.status == 0);
+  REQUIRE(lines_of(from_args.out).size() == 3);
+  const Run from_stdin = f.predict("", "123\n4567\r\n9\n");
+  CHECK(from_stdin.status == 0);
+  CHECK(from_stdin.out == from_args.out);  // the same batch, so the same tokens
+  for (const std::string& line : lines_of(from_args.out))
+    CHECK(line.find_first_not_of("0123456789") == std::string::npos);  // digits only
+}
+
+TEST_CASE("predict: beam search with one beam prints exactly the greedy outputs") {
+  Fixture f;
+  const std::string inputs = "1 22 333 4444 55555 987654321";
+  const Run greedy = f.predict(inputs);
+  const Run beam = f.predict("--beam 1 " + inputs);
+  REQUIRE(greedy.status == 0);
+  REQUIRE(beam.status == 0);
+  CHECK(beam.out == greedy.out);
+  const Run wide = f.predict("--beam 3 --length-penalty 0.5 --max-len 6 " + inputs);
+  CHECK(wide.status == 0);
+  for (const std::string& line : lines_of(wide.out)) CHECK(line.size() <= 6);
+}
+
+TEST_CASE("predict: --score prints one log-probability a line") {
+  Fixture f;
+  const Run run =
+      f.predict("--score", "123\t321\n\n9\t9\n4567\t7654\n");  // the empty line is skipped
+  REQUIRE(run.status == 0);
+  const std::vector<std::string> lines = lines_of(run.out);
+  REQUIRE(lines.size() == 3);
+  for (const std::string& line : lines) {
+    INFO(line);
+    std::size_t used = 0;
+    const double value = std::stod(line, &used);
+    CHECK(used == line.size());
+    CHECK(value < 0);  // a probability below 1 of at least one token
+  }
+  write_text(f.work / "pairs.tsv", "123\t321\n9\t9\n4567\t7654\n");
+  const Run from_file = f.predict("--score --data " + quote((f.work / "pairs.tsv").string()));
+  CHECK(from_file.out == run.out);
+}
+
+TEST_CASE("predict: --svg writes the attention grid whole and leaves no temporary file") {
+  Fixture f;
+  const std::string svg = (f.work / "attention.svg").string();
+  const Run run = f.predict("--svg " + quote(svg) + " 12 345");
+  REQUIRE(run.status == 0);
+  CHECK(lines_of(run.out).size() == 2);
+  CHECK(f.files() == std::vector<std::string>{"attention.svg", "model.safetensors"});
+  const std::string text = read_text(svg);
+  CHECK(text.rfind("<?xml", 0) == 0);
+  CHECK(text.size() > 100);
+  CHECK(text.substr(text.size() - 7) == "</svg>\n");
+  CHECK(text.find("layer 1, head 1") != std::string::npos);  // 2 decoder layers, 2 heads
+  CHECK(text.find("layer 1, mean of heads") != std::string::npos);
+}
+
+TEST_CASE("predict: --show-attention prints a heatmap per decoder layer") {
+  Fixture f;
+  const Run mean = f.predict("--show-attention --max-len 4 4321");
+  REQUIRE(mean.status == 0);
+  CHECK(mean.out.find("cross-attention, decoder layer 0 of 2, mean of 2 heads") !=
+        std::string::npos);
+  CHECK(mean.out.find("cross-attention, decoder layer 1 of 2, mean of 2 heads") !=
+        std::string::npos);
+  CHECK(mean.out.find("  4  3  2  1 EOS") != std::string::npos);  // source labels across
+  CHECK(mean.out.find(" .:-=+*#%@ 1") != std::string::npos);      // the legend, no colour (a file)
+  CHECK(mean.out.find('\x1b') == std::string::npos);
+  // Rows: the output line, then per layer a title, the labels, 4 output rows and a legend.
+  CHECK(lines_of(mean.out).size() == 1 + 2 * (1 + 1 + 4 + 1) + 1);
+  const Run head = f.predict("--head 1 --max-len 4 4321");
+  CHECK(head.out.find("decoder layer 1 of 2, head 1 of 2") != std::string::npos);
+}
+
+TEST_CASE("predict: a missing or corrupt checkpoint is one line of error") {
+  Fixture f;
+  const std::string missing = (f.work / "none.safetensors").string();
+  check_clean_failure(f.run("--checkpoint " + quote(missing) + " 12"), {"none.safetensors"});
+
+  const std::string bytes = read_text(f.checkpoint);
+  const fs::path truncated = f.work / "truncated.safetensors";
+  write_text(truncated, bytes.substr(0, bytes.size() / 2));
+  check_clean_failure(f.run("--checkpoint " + quote(truncated.string()) + " 12"),
+                      {"truncated.safetensors"});
+
+  const fs::path bad_header = f.work / "bad_header.safetensors";
+  write_text(bad_header, std::string(8, '\xff') + bytes.substr(8));  // header length 2^64 - 1
+  check_clean_failure(f.run("--checkpoint " + quote(bad_header.string()) + " 12"),
+                      {"bad_header.safetensors"});
+
+  const fs::path not_json = f.work / "not_json.safetensors";
+  write_text(not_json, bytes.substr(0, 8) + "{oops" + bytes.substr(13));
+  check_clean_failure(f.run("--checkpoint " + quote(not_json.string()) + " 12"),
+                      {"not_json.safetensors"});
+}
+
+TEST_CASE("predict: unknown symbols name the symbol and the line, and write nothing") {
+  Fixture f;
+  const std::string svg = (f.work / "attention.svg").string();
+  check_clean_failure(f.predict("--svg " + quote(svg), "12\n3x4\n"), {"line 2", "'x'"});
+  check_clean_failure(f.predict("--svg " + quote(svg) + " 12 a"), {"argument 2", "'a'"});
+  check_clean_failure(f.predict("--score", "12\t21\n3\t3y\n"), {"<stdin>:2", "target", "'y'"});
+  CHECK(f.files() == std::vector<std::string>{"model.safetensors"});
+}
+
+TEST_CASE("predict: flag mistakes are one line of error with a pointer to --help") {
+  Fixture f;
+  SUBCASE("unknown flag") {
+    check_clean_failure(f.predict("--bogus 12"), {"unknown flag '--bogus'"});
+  }
+  SUBCASE("missing value") {
+    check_clean_failure(f.predict("12 --beam"), {"--beam needs a value"});
+  }
+  SUBCASE("out of range") { check_clean_failure(f.predict("--beam 1001 12"), {"--beam", "1001"}); }
+  SUBCASE("not a number") {
+    check_clean_failure(f.predict("--length-penalty x --beam 2 12"), {"--length-penalty", "'x'"});
+  }
+  SUBCASE("no checkpoint") { check_clean_failure(f.run("12"), {"--checkpoint PATH is required"}); }
+  SUBCASE("head beyond the model") { check_clean_failure(f.predict("--head 2 12"), {"2 heads"}); }
+  SUBCASE("max-len beyond the model") {
+    check_clean_failure(f.predict("--max-len 41 12"), {"positional table of 40"});
+  }
+  SUBCASE("score with decoding flags") {
+    check_clean_failure(f.predict("--score --beam 2"), {"are for decoding"});
+  }
+  SUBCASE("malformed score line") {
+    check_clean_failure(f.predict("--score", "12\t21\n3 3\n"), {"<stdin>:2"});
+  }
+  SUBCASE("nothing to score") {
+    check_clean_failure(f.predict("--score", "\n"), {"no source<TAB>target"});
+  }
+  SUBCASE("missing score file") {
+    check_clean_failure(f.predict("--score --data " + quote((f.work / "no.tsv").string())),
+                        {"no.tsv"});
+  }
+  CHECK(f.files() == std::vector<std::string>{"model.safetensors"});
+}
+
+TEST_CASE("predict: --help documents every flag and needs no checkpoint") {
+  Fixture f;
+  const Run run = f.run("--help");
+  CHECK(run.status == 0);
+  for (const char* flag : {"--checkpoint", "--beam", "--length-penalty", "--max-len",
+                           "--show-attention", "--head", "--svg", "--score", "--data", "NO_COLOR"})
+    CHECK(run.out.find(flag) != std::string::npos);
+}
