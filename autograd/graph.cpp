@@ -119,9 +119,9 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
 
 }  // namespace
 
-void Tensor::backward(bool retain_graph) { backward(Tensor(), retain_graph); }
+void Tensor::backward(bool retain_graph) const { backward(Tensor(), retain_graph); }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph) {
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   Node& root = node_ref();
   if (!root.requires_grad)
     fail("backward: this tensor does not require grad (no input of its graph requires grad, "

@@ -83,8 +83,8 @@ class Tensor {
   const char* op_name() const;  // "matmul", or nullptr for a leaf
   // Backpropagates from this tensor. Without an explicit gradient the tensor must hold one
   // element (a loss). Without retain_graph the graph's saved buffers are released.
-  void backward(bool retain_graph = false);
-  void backward(const Tensor& gradient, bool retain_graph = false);
+  void backward(bool retain_graph = false) const;
+  void backward(const Tensor& gradient, bool retain_graph = false) const;
 
   // The most used ops as methods, so code reads like PyTorch (x.matmul(w.t()) + b).
   // Each forwards to the free function of the same name in ops.h.
