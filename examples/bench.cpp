@@ -1,16 +1,21 @@
 // bench.cpp — how fast crossgrad's kernels are, at the shapes of the standard model.
 // Run `build/bench` for every section or `build/bench gemm` for one; `build/bench --list`
 // names them. A section is a function printing one small table; add yours to `sections`.
-// Timings are the best of a few trials (other processes only ever slow a trial down).
+// Kernel timings are the best of a few trials (other processes only ever slow a trial down);
+// the model sections (examples/common/bench_model.h) report medians, as the PyTorch
+// reference does. Nothing about time is asserted, but a failed computation (a NaN loss)
+// ends the run with a message and exit status 1.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "autograd/gemm.h"
 #include "autograd/thread_pool.h"
+#include "examples/common/bench_model.h"
 
 using namespace crossgrad;
 
@@ -129,6 +134,9 @@ const Section sections[] = {
     {"gemm", "matrix multiply: reference triple loop vs packed kernel, 1 and 2 threads",
      bench_gemm},
     {"pool", "the fixed cost of one parallel_for", bench_pool},
+    {"train_step", "the standard model's full training step, batch 64, 1 and 2 threads",
+     bench::train_step},
+    {"decode", "greedy decoding of 1000 held-out sources, cached vs uncached", bench::decode},
 };
 
 }  // namespace
@@ -144,7 +152,14 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) wanted = wanted || section.name == std::string(argv[i]);
     if (!wanted) continue;
     std::printf("== %s: %s ==\n", section.name, section.about);
-    section.run();
+    std::fflush(stdout);
+    try {
+      section.run();
+    } catch (const std::exception& e) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "bench: section %s failed: %s\n", section.name, e.what());
+      return 1;
+    }
     std::printf("\n");
     ran_any = true;
   }

@@ -1,0 +1,267 @@
+// bench_model.cpp — the train_step and decode sections of build/bench (see bench_model.h).
+// A step is timed the way the PyTorch reference (shared/peers/torch_seq2seq.py) times it:
+// batches are made beforehand, the clock runs from forward to Adam's update, the first 5
+// steps are warm-up and the median of the rest is the number.
+#include "examples/common/bench_model.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "autograd/thread_pool.h"
+#include "data/batch.h"
+#include "data/tasks.h"
+#include "nn/decode.h"
+#include "nn/optim.h"
+#include "nn/transformer.h"
+
+namespace crossgrad::bench {
+namespace {
+
+// --- Measuring ---
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Nearest rank: the smallest value that at least 90% of the values are <= to.
+double p90(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t rank = std::size_t(std::ceil(0.9 * double(values.size())));
+  return values[std::max<std::size_t>(rank, 1) - 1];
+}
+
+// The process's peak resident memory so far: getrusage's ru_maxrss, kilobytes on Linux.
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;
+}
+
+// --- Section: train_step ---
+
+constexpr std::uint64_t kSeed = 0;
+constexpr std::size_t kBatch = 64, kWarmupSteps = 5, kTimedSteps = 30;
+constexpr double kTorchStepMs = 40;  // DESIGN.md: PyTorch 1.13 here, 1 or 2 threads
+
+// The same seeded stream of reversal batches for every thread count, so each run computes
+// exactly the same thing — and must get bit-identical losses (the thread pool's promise).
+std::vector<Batch> reversal_batches(std::size_t count) {
+  const Vocab vocab = task_vocab(Task::reverse);
+  if (vocab.size() != 13)
+    fail("reversal vocab has V = " + std::to_string(vocab.size()) + ", expected 13");
+  Generator gen(kSeed);
+  std::vector<Batch> batches;
+  for (std::size_t i = 0; i < count; ++i)
+    batches.push_back(make_batch(make_examples(default_spec(Task::reverse), kBatch, gen), vocab));
+  return batches;
+}
+
+struct StepTimes {
+  double total = 0;     // the whole step, freeing the graph included
+  double forward = 0;   // forward + sequence_cross_entropy
+  double backward = 0;  // zero_grad + backward
+  double update = 0;    // clip_grad_norm + Adam
+  double loss = 0;
+};
+
+StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Batch& batch) {
+  StepTimes t;
+  const Clock::time_point start = Clock::now();
+  {
+    const Tensor logits = model.forward(batch.src, batch.tgt_in);  // (B, T, V)
+    Tensor loss = nn::sequence_cross_entropy(logits, batch.labels);
+    t.forward = ms_since(start);
+    const Clock::time_point backward_start = Clock::now();
+    adam.zero_grad();
+    loss.backward();
+    t.backward = ms_since(backward_start);
+    const Clock::time_point update_start = Clock::now();
+    const double norm = optim::clip_grad_norm(adam.parameters(), 1.0);
+    t.loss = double(loss.item());
+    if (!std::isfinite(t.loss) || !std::isfinite(norm))
+      fail("training step: loss " + std::to_string(t.loss) + ", gradient norm " +
+           std::to_string(norm) + ": not finite");
+    adam.step();
+    t.update = ms_since(update_start);
+  }
+  t.total = ms_since(start);
+  return t;
+}
+
+struct TrainRun {
+  std::vector<StepTimes> timed;  // the steps after warm-up
+  std::vector<double> losses;    // every step's, warm-up included
+};
+
+// A fresh standard model (seed 0) and Adam as DESIGN.md trains it, over `batches`.
+TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches) {
+  set_num_threads(threads);
+  nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
+  model.train();
+  optim::AdamOptions options;
+  options.lr = 1e-3;
+  options.beta1 = 0.9;
+  options.beta2 = 0.98;
+  options.eps = 1e-9;
+  optim::Adam adam(model.parameters(), options);
+  TrainRun run;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const StepTimes t = timed_step(model, adam, batches[i]);
+    run.losses.push_back(t.loss);
+    if (i >= kWarmupSteps) run.timed.push_back(t);
+  }
+  return run;
+}
+
+template <typename Field>
+std::vector<double> column(const std::vector<StepTimes>& steps, Field field) {
+  std::vector<double> values;
+  for (const StepTimes& t : steps) values.push_back(t.*field);
+  return values;
+}
+
+// Label tokens (non-PAD) a timed step trains on, on average.
+double mean_label_tokens(const std::vector<Batch>& batches) {
+  double sum = 0;
+  for (std::size_t i = kWarmupSteps; i < batches.size(); ++i)
+    sum += double(batches[i].label_tokens);
+  return sum / double(batches.size() - kWarmupSteps);
+}
+
+void print_train_row(std::size_t threads, const TrainRun& run, double tokens_per_step) {
+  const double step = median(column(run.timed, &StepTimes::total));
+  std::printf("%7zu %9.1f %7.1f %9.1f %9.1f %10.2f %9.1f %10.0f\n", threads, step,
+              p90(column(run.timed, &StepTimes::total)),
+              median(column(run.timed, &StepTimes::forward)),
+              median(column(run.timed, &StepTimes::backward)),
+              median(column(run.timed, &StepTimes::update)), 1000 / step,
+              tokens_per_step * 1000 / step);
+}
+
+void print_train_notes(const std::vector<TrainRun>& runs, double rss_before, std::size_t params) {
+  const std::vector<double>& losses = runs.front().losses;
+  const bool identical = std::all_of(runs.begin(), runs.end(),
+                                     [&](const TrainRun& run) { return run.losses == losses; });
+  std::printf("ms per step, %zu steps after %zu warm-up; forward = forward + loss, backward = "
+              "zero_grad + backward,\nupdate = clip_grad_norm + Adam; a step also frees its "
+              "graph. tok/s counts non-PAD labels.\n",
+              kTimedSteps, kWarmupSteps);
+  std::printf("yardstick: the PyTorch reference (DESIGN.md, PyTorch 1.13 here) takes ~%.0f ms "
+              "per step at 1 or 2 threads\n",
+              kTorchStepMs);
+  std::printf("model: %zu parameters; loss %.4f at step 1 -> %.4f at step %zu; losses at 1 and 2 "
+              "threads %s\n",
+              params, losses.front(), losses.back(), losses.size(),
+              identical ? "bit-identical" : "DIFFER (the pool promises bit-identical results)");
+  std::printf("peak resident memory (ru_maxrss): %.1f MB after the steps, %.1f MB before them\n",
+              peak_rss_mb(), rss_before);
+}
+
+// --- Section: decode ---
+
+constexpr std::size_t kHeldOut = 1000, kDecodeBatch = 250;
+
+// The held-out reversal sources (the separate seed evaluation uses), kDecodeBatch rows each.
+std::vector<TokenMatrix> held_out_sources() {
+  const Vocab vocab = task_vocab(Task::reverse);
+  const std::vector<Pair> pairs = make_held_out(default_spec(Task::reverse), kHeldOut, kSeed);
+  std::vector<TokenMatrix> batches;
+  for (std::size_t begin = 0; begin < pairs.size(); begin += kDecodeBatch) {
+    std::vector<std::vector<std::int64_t>> sources;
+    for (std::size_t i = begin; i < std::min(begin + kDecodeBatch, pairs.size()); ++i)
+      sources.push_back(vocab.encode(pairs[i].source));
+    batches.push_back(make_source_batch(sources));
+  }
+  return batches;
+}
+
+struct DecodeRun {
+  double ms = 0;                  // greedy_decode calls only
+  std::size_t tokens = 0;         // generated, EOS included
+  std::size_t at_max_len = 0;     // rows stopped by max_len, not by EOS
+  std::size_t max_len_steps = 0;  // the largest max_len of the batches (2·S + 10)
+  std::vector<std::vector<std::int64_t>> outputs;
+};
+
+DecodeRun decode_all(nn::Seq2SeqTransformer& model, const std::vector<TokenMatrix>& sources,
+                     bool use_cache) {
+  nn::DecodeOptions options;
+  options.use_cache = use_cache;
+  DecodeRun run;
+  for (const TokenMatrix& src : sources) {
+    const Clock::time_point start = Clock::now();
+    const std::vector<nn::Hypothesis> hypotheses = nn::greedy_decode(model, src, options);
+    run.ms += ms_since(start);
+    const std::size_t max_len = std::min(2 * src.cols + 10, model.config().max_len);
+    run.max_len_steps = std::max(run.max_len_steps, max_len);
+    for (const nn::Hypothesis& h : hypotheses) {
+      if (!std::isfinite(h.log_prob) || h.tokens.empty())
+        fail("greedy_decode: a row decoded to " + std::to_string(h.tokens.size()) +
+             " tokens with log p " + std::to_string(h.log_prob));
+      run.tokens += h.tokens.size();
+      run.at_max_len += h.tokens.size() == max_len && h.tokens.back() != EOS;
+      run.outputs.push_back(h.tokens);
+    }
+  }
+  return run;
+}
+
+void print_decode_row(const char* name, const DecodeRun& run) {
+  std::printf("%-10s %10.1f %12.0f %12zu %14zu\n", name, run.ms, double(run.tokens) * 1000 / run.ms,
+              run.tokens, run.at_max_len);
+}
+
+}  // namespace
+
+void train_step() {
+  const double rss_before = peak_rss_mb();
+  const std::size_t previous = num_threads();
+  const std::vector<Batch> batches = reversal_batches(kWarmupSteps + kTimedSteps);
+  const double tokens_per_step = mean_label_tokens(batches);
+  std::printf("%7s %9s %7s %9s %9s %10s %9s %10s\n", "threads", "step ms", "p90", "forward",
+              "backward", "update", "steps/s", "tok/s");
+  std::vector<TrainRun> runs;
+  for (std::size_t threads : {1, 2}) {
+    runs.push_back(train_at(threads, batches));
+    print_train_row(threads, runs.back(), tokens_per_step);
+  }
+  set_num_threads(previous);
+  print_train_notes(runs, rss_before, nn::Seq2SeqTransformer().num_parameters());
+}
+
+void decode() {
+  nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);  // untrained: rows rarely stop
+  model.eval();
+  const std::vector<TokenMatrix> sources = held_out_sources();
+  std::printf("%-10s %10s %12s %12s %14s\n", "decoder", "ms", "tokens/s", "tokens",
+              "rows at max_len");
+  const DecodeRun cached = decode_all(model, sources, true);
+  print_decode_row("cached", cached);
+  const DecodeRun uncached = decode_all(model, sources, false);
+  print_decode_row("uncached", uncached);
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < cached.outputs.size(); ++i)
+    same += cached.outputs[i] == uncached.outputs[i];
+  std::printf("%zu held-out sources in batches of %zu, %zu thread(s). Random weights rarely emit "
+              "EOS,\nso rows run to max_len = 2*S + 10 (up to %zu tokens). Cache speed-up "
+              "%.1fx;\n%zu/%zu rows decode to the same tokens both ways.\n",
+              kHeldOut, kDecodeBatch, num_threads(), cached.max_len_steps, uncached.ms / cached.ms,
+              same, cached.outputs.size());
+  std::printf("peak resident memory (ru_maxrss) after decoding: %.1f MB\n", peak_rss_mb());
+}
+
+}  // namespace crossgrad::bench

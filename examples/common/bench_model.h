@@ -1,0 +1,19 @@
+// bench_model.h — build/bench's sections on the whole standard model (DESIGN.md): the speed
+// and memory of a training step, and of greedy decoding with and without the cache.
+// The kernel-level sections (gemm, pool) live in examples/bench.cpp itself.
+// Each section prints one small table and throws crossgrad::Error if a computation fails
+// (a non-finite loss, gradient norm or log-probability); times are never asserted on.
+#pragma once
+
+namespace crossgrad::bench {
+
+// Batches of 64 reversal examples (lengths 1..16, seeded) through the full step — forward,
+// sequence_cross_entropy, zero_grad, backward, clip_grad_norm 1.0, Adam — at 1 and 2
+// threads: median and p90 ms per step after warm-up, each phase's median, peak memory.
+void train_step();
+
+// greedy_decode of 1,000 held-out reversal sources in batches of 250 with the untrained
+// standard model, with and without the decoder cache: ms and generated tokens per second.
+void decode();
+
+}  // namespace crossgrad::bench
