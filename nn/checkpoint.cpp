@@ -3,14 +3,7 @@
 // file fails with a message instead of a huge allocation.
 #include "nn/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
 #include <utility>
 
 #include "nn/json.h"
@@ -35,6 +28,23 @@ const std::string& required(const Metadata& metadata, const std::string& key,
   const auto found = metadata.find(key);
   if (found == metadata.end()) fail(where + "missing metadata key '" + key + "'");
   return found->second;
+}
+
+// The safetensors file at path, whose metadata says it is `format`. A load error is
+// prefixed with "<op>: " (it names the path already); the rest with `where`.
+SafetensorsFile load_file_of_format(const std::string& path, const std::string& format,
+                                    const std::string& op, const std::string& where) {
+  SafetensorsFile file = [&] {
+    try {
+      return load_safetensors(path);
+    } catch (const Error& error) {
+      fail(op + ": " + error.what());
+    }
+  }();
+  const std::string& found = required(file.metadata, "format", where);
+  if (found != format)
+    fail(where + "metadata 'format' is '" + found + "', expected '" + format + "'");
+  return file;
 }
 
 // A decimal count as written by std::to_string: digits only, no sign, no overflow.
@@ -170,16 +180,7 @@ void save_model(const std::string& path, const Seq2SeqTransformer& model, const 
 
 LoadedModel load_model(const std::string& path) {
   const std::string where = "load_model: '" + path + "': ";
-  SafetensorsFile file = [&] {
-    try {
-      return load_safetensors(path);
-    } catch (const Error& error) {
-      fail("load_model: " + std::string(error.what()));
-    }
-  }();
-  const std::string& format = required(file.metadata, "format", where);
-  if (format != kModelFormat)
-    fail(where + "metadata 'format' is '" + format + "', expected '" + kModelFormat + "'");
+  SafetensorsFile file = load_file_of_format(path, kModelFormat, "load_model", where);
   const TransformerConfig config =
       config_from_json(required(file.metadata, "config", where), where + "metadata 'config'");
   const Vocab vocab = [&] {
@@ -228,16 +229,7 @@ void save_training_state(const std::string& path, const TrainingState& state) {
 
 TrainingState load_training_state(const std::string& path) {
   const std::string where = "load_training_state: '" + path + "': ";
-  SafetensorsFile file = [&] {
-    try {
-      return load_safetensors(path);
-    } catch (const Error& error) {
-      fail("load_training_state: " + std::string(error.what()));
-    }
-  }();
-  const std::string& format = required(file.metadata, "format", where);
-  if (format != kStateFormat)
-    fail(where + "metadata 'format' is '" + format + "', expected '" + kStateFormat + "'");
+  SafetensorsFile file = load_file_of_format(path, kStateFormat, "load_training_state", where);
   TrainingState state;
   state.step = parse_count(required(file.metadata, "step", where), where + "metadata 'step'");
   state.data_generator = required(file.metadata, "data_generator", where);
@@ -275,39 +267,6 @@ std::string companion_path(const std::string& checkpoint_path, const std::string
   const bool strip = n > e && checkpoint_path.compare(n - e, e, extension) == 0 &&
                      checkpoint_path[n - e - 1] != '/';
   return (strip ? checkpoint_path.substr(0, n - e) : checkpoint_path) + suffix;
-}
-
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  static std::atomic<unsigned> counter{0};
-  const std::string temp =
-      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  const auto fail_errno = [&](const std::string& what, const std::string& file) {
-    const std::string reason = std::strerror(errno);
-    fail("write_file_atomically: " + what + " '" + file + "': " + reason);
-  };
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) fail_errno("cannot create", temp);
-  try {
-    for (std::size_t done = 0; done < bytes.size();) {
-      const ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (written < 0 && errno == EINTR) continue;
-      if (written <= 0) fail_errno("cannot write", temp);
-      done += std::size_t(written);
-    }
-    if (::fsync(fd) != 0) fail_errno("cannot flush", temp);
-    const int closed = ::close(fd);
-    fd = -1;
-    if (closed != 0) fail_errno("cannot close", temp);
-    std::error_code error;
-    std::filesystem::rename(temp, path, error);
-    if (error)
-      fail("write_file_atomically: cannot rename '" + temp + "' to '" + path +
-           "': " + error.message());
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
 }
 
 }  // namespace crossgrad::nn

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "data/vocab.h"
+#include "nn/atomic_file.h"  // write_file_atomically, for the files a run writes beside it
 #include "nn/safetensors.h"
 #include "nn/transformer.h"
 
@@ -83,10 +84,5 @@ std::string companion_path(const std::string& checkpoint_path, const std::string
 inline std::string training_state_path(const std::string& checkpoint_path) {
   return companion_path(checkpoint_path, ".state.safetensors");
 }
-
-// Writes bytes to a temporary file in the same directory, fsyncs and renames it over path:
-// readers see the old file or the whole new one, never a torn one; on failure nothing is
-// left behind. For the text files a run writes next to its checkpoint (CSV, SVG).
-void write_file_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace crossgrad::nn

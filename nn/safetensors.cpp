@@ -1,19 +1,13 @@
 // safetensors.cpp — writing: the header (names checked, offsets laid out), the data as
-// little-endian bytes, and the atomic save (temporary file, fsync, rename). Reading, with
+// little-endian bytes, and the save (atomically, through nn/atomic_file.h). Reading, with
 // every field validated, and load_into are in safetensors_read.cpp; the byte helpers both
 // use are in safetensors_internal.h. Read next: nn/safetensors_read.cpp.
 #include "nn/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <functional>
 #include <set>
 
+#include "nn/atomic_file.h"
 #include "nn/json.h"
 #include "nn/safetensors_internal.h"
 
@@ -24,8 +18,6 @@ using namespace safetensors_internal;
 namespace {
 
 // --- Writing ---
-
-using Sink = std::function<void(const char* bytes, std::size_t count)>;
 
 // The header, padded with spaces to a multiple of 8 so the data starts aligned.
 std::string make_header(const NamedTensors& tensors,
@@ -65,7 +57,7 @@ std::string make_header(const NamedTensors& tensors,
 }
 
 // Length, header, then each tensor's values as little-endian F32 or F64, one at a time.
-void write_safetensors(const Sink& sink, const NamedTensors& tensors,
+void write_safetensors(const nn::ByteSink& sink, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata, Dtype dtype) {
   const std::string header = make_header(tensors, metadata, dtype);
   char length[8];
@@ -95,32 +87,6 @@ void write_safetensors(const Sink& sink, const NamedTensors& tensors,
   }
 }
 
-[[noreturn]] void fail_errno(const std::string& what, const std::string& path) {
-  fail("save_safetensors: " + what + " '" + path + "': " + std::strerror(errno));
-}
-
-// write(2) until everything is out: it may write less than asked, or be interrupted.
-void write_all(int fd, const char* bytes, std::size_t count, const std::string& path) {
-  while (count > 0) {
-    const ssize_t written = ::write(fd, bytes, count);
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) fail_errno("cannot write", path);
-    bytes += written;
-    count -= static_cast<std::size_t>(written);
-  }
-}
-
-// Makes the rename itself durable; a filesystem that cannot fsync a directory is not an
-// error, since the file is complete either way.
-void sync_directory(const std::string& path) {
-  std::string directory = std::filesystem::path(path).parent_path().string();
-  if (directory.empty()) directory = ".";
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 }  // namespace
 
 std::string serialize_safetensors(const NamedTensors& tensors,
@@ -134,29 +100,10 @@ std::string serialize_safetensors(const NamedTensors& tensors,
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata, Dtype dtype) {
   make_header(tensors, metadata, dtype);  // refuse bad names and metadata before touching disk
-  static std::atomic<unsigned> counter{0};
-  const std::string temp =
-      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) fail_errno("cannot create the temporary file", temp);
-  try {
-    write_safetensors(
-        [&](const char* bytes, std::size_t count) { write_all(fd, bytes, count, temp); }, tensors,
-        metadata, dtype);
-    if (::fsync(fd) != 0) fail_errno("cannot flush", temp);
-    const int closed = ::close(fd);
-    fd = -1;
-    if (closed != 0) fail_errno("cannot close", temp);
-    std::error_code error;
-    std::filesystem::rename(temp, path, error);
-    if (error)
-      fail("save_safetensors: cannot rename '" + temp + "' to '" + path + "': " + error.message());
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
-  sync_directory(path);
+  nn::write_file_atomically(
+      path,
+      [&](const nn::ByteSink& sink) { write_safetensors(sink, tensors, metadata, dtype); },
+      "save_safetensors");
 }
 
 }  // namespace crossgrad

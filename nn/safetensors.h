@@ -50,7 +50,8 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
 
 // Writes to "<path>.tmp-<pid>-<n>" in the same directory, fsyncs it and renames it over
 // `path`, so `path` holds either its old contents or the complete new file, never a torn
-// one. On any failure the temporary file is removed and an Error names the problem.
+// one (nn/atomic_file.h). On any failure the temporary file is removed and an Error names
+// the problem.
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {},
                       Dtype dtype = Dtype::F32);

@@ -5,26 +5,9 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_values;
-using testing::random_input;
-
-using Inputs = std::vector<Tensor>;
+using namespace testing;
 
 namespace {
-
-void check_gradients_logged(const std::string& what, const GradcheckFunction& fn,
-                            const Inputs& inputs) {
-  const GradcheckResult result = gradcheck(fn, inputs);
-  CHECK_MESSAGE(result.ok, result.report);
-  CHECK(result.entries_compared > 0);
-  MESSAGE("gradcheck " << what << ": max relative error " << result.max_rel_error << " over "
-                       << result.entries_compared << " entries");
-}
-
-void randomize(Tensor t, std::uint64_t seed) {
-  Generator gen(seed);
-  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = gen.uniform(-1, 1);
-}
 
 // Every parameter of the attention block, then the given inputs: what gradchecks vary.
 Inputs with_parameters(nn::MultiHeadAttention& attention, Inputs inputs) {
@@ -65,8 +48,8 @@ TEST_CASE("MultiHeadAttention: one head with identity projections, by hand") {
 TEST_CASE("MultiHeadAttention: equals a reference that slices heads out of the last dim") {
   Generator gen(1);
   nn::MultiHeadAttention attention(6, 3, gen);
-  randomize(attention.in_proj_bias(), 2);
-  randomize(attention.out_proj().bias(), 3);
+  randomize(attention.in_proj_bias(), 2, /*bound=*/1);
+  randomize(attention.out_proj().bias(), 3, /*bound=*/1);
   const Tensor query = random_input({2, 3, 6}, 4), memory = random_input({2, 4, 6}, 5);
   const Tensor mask = mask_from_lengths({4, 2}, 4);
   const Tensor out = attention.forward(query, memory, mask);
@@ -176,8 +159,9 @@ TEST_CASE("MultiHeadAttention: bad shapes, masks and sizes are errors naming the
 GRADCHECK_CASE("MultiHeadAttention: self-attention backward matches finite differences") {
   Generator gen(13);
   nn::MultiHeadAttention attention(8, 2, gen);
-  randomize(attention.in_proj_bias(), 14);  // PyTorch starts them at 0: move off that point
-  randomize(attention.out_proj().bias(), 15);
+  // PyTorch starts the biases at 0: move off that point
+  randomize(attention.in_proj_bias(), 14, /*bound=*/1);
+  randomize(attention.out_proj().bias(), 15, /*bound=*/1);
   const Tensor x = random_input({2, 4, 8}, 16);
   SUBCASE("causal mask; x is query, key and value at once") {
     check_gradients_logged(
@@ -197,8 +181,8 @@ GRADCHECK_CASE("MultiHeadAttention: self-attention backward matches finite diffe
 GRADCHECK_CASE("MultiHeadAttention: cross-attention backward matches finite differences") {
   Generator gen(17), dropout_gen(18);
   nn::MultiHeadAttention attention(8, 2, gen, /*dropout=*/0.25, dropout_gen);
-  randomize(attention.in_proj_bias(), 19);
-  randomize(attention.out_proj().bias(), 20);
+  randomize(attention.in_proj_bias(), 19, /*bound=*/1);
+  randomize(attention.out_proj().bias(), 20, /*bound=*/1);
   // Queries from a (B, T=3) target, keys/values from a (B, S=5) memory whose rows hold 5
   // and 2 real positions: the padded keys must get no gradient and change nothing.
   const Tensor query = random_input({2, 3, 8}, 21), memory = random_input({2, 5, 8}, 22);

@@ -1,21 +1,13 @@
 // Tests for examples/common/attention_view.cpp: the terminal heatmap of a hand-made map (the
 // anti-diagonal of a reversal comes out darkest), labels, colour, head selection, the SVG
 // grid (balanced tags, escaped labels, one cell rect per weight).
-#include <sstream>
-
 #include "examples/common/attention_view.h"
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t n = 0;

@@ -2,13 +2,7 @@
 // metadata; the file reads like PyTorch's state_dict; each kind of corrupt or mismatched
 // checkpoint is an error that says what is wrong; training state round-trips; files are
 // written atomically. Resuming a whole run is tested in test_trainer.cpp.
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
 
 #include "data/tasks.h"
 #include "nn/checkpoint.h"
@@ -17,45 +11,20 @@
 
 using namespace crossgrad;
 using namespace crossgrad::nn;
-namespace fs = std::filesystem;
+// Named one by one: this suite's tiny_config is not testing::tiny_config.
+using testing::read_file;
+using testing::same_bits;
+using testing::TempDir;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("crossgrad_test_checkpoint_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path))
-      names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
-
+// d_model 8, 2 heads, ff 16, 1 encoder and 2 decoder layers, dropout 0.25, max_len 40.
 TransformerConfig tiny_config() {
-  TransformerConfig config;
-  config.d_model = 8;
-  config.num_heads = 2;
-  config.d_ff = 16;
-  config.num_encoder_layers = 1;
+  TransformerConfig config = testing::tiny_config(8);
   config.num_decoder_layers = 2;  // unequal stacks: the loader must not assume symmetry
   config.dropout = real(0.25);
   config.max_len = 40;
   return config;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         (a.numel() == 0 || std::memcmp(a.data(), b.data(), a.numel() * sizeof(real)) == 0);
 }
 
 // The tensors and metadata of a valid tiny checkpoint, to corrupt one piece at a time.
@@ -101,8 +70,7 @@ TEST_CASE(
   TempDir dir;
   Seq2SeqTransformer model(tiny_config(), 1);
   save_model(dir.file("m.safetensors"), model, task_vocab(Task::reverse));
-  std::ifstream in(dir.file("m.safetensors"), std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file(dir.file("m.safetensors"));
   CHECK(bytes.find(R"("src_embed.weight":{"dtype":"F32","shape":[13,8])") != std::string::npos);
   CHECK(
       bytes.find(
@@ -203,9 +171,8 @@ TEST_CASE("checkpoint: each corrupt or mismatched checkpoint is a clear error na
                          doctest::Contains("load_model: load_safetensors: cannot open"), Error);
   }
   SUBCASE("a truncated file") {
-    std::ifstream in(dir.file("valid.safetensors"), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    const std::string bytes = read_file(dir.file("valid.safetensors"));
+    testing::write_file(path, bytes.substr(0, bytes.size() / 2));
     CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("load_model: "), Error);
     CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains(path.c_str()), Error);
   }
@@ -350,10 +317,7 @@ TEST_CASE("checkpoint: write_file_atomically replaces a file whole and leaves no
   const std::string path = dir.file("out.csv");
   write_file_atomically(path, "old\n");
   write_file_atomically(path, "step,loss\n1,2.5\n");
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  CHECK(text.str() == "step,loss\n1,2.5\n");
+  CHECK(read_file(path) == "step,loss\n1,2.5\n");
   CHECK(dir.listing() == std::vector<std::string>{"out.csv"});
   CHECK_THROWS_WITH_AS(write_file_atomically(dir.file("no/such/dir/x.csv"), "x"),
                        doctest::Contains("write_file_atomically: cannot create"), Error);

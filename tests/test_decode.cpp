@@ -15,28 +15,20 @@
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 
 namespace {
 
 // Agreement expected between two paths that compute the same thing in a different order.
 const double kTolerance = kDoublePrecision ? 1e-10 : 1e-5;
 
+// d_model 16, 2 heads, ff 32, 1 encoder and 2 decoder layers: every model in this suite.
 nn::TransformerConfig small_config(std::size_t vocab_size = 13) {
-  nn::TransformerConfig config;
+  nn::TransformerConfig config = tiny_config(16);
   config.vocab_size = vocab_size;
-  config.d_model = 16;
-  config.num_heads = 2;
-  config.d_ff = 32;
-  config.num_encoder_layers = 1;
   config.num_decoder_layers = 2;
   config.max_len = 64;
   return config;
-}
-
-TokenMatrix tokens(std::size_t rows, std::size_t cols, std::vector<std::int64_t> ids) {
-  TokenMatrix m(rows, cols);
-  m.ids = std::move(ids);
-  return m;
 }
 
 // Reversal of 1..5 digits (ids 3..12), trained 120 steps: half-learnt, so rows end at EOS
@@ -73,14 +65,6 @@ TokenMatrix digit_sources(std::size_t rows, std::uint64_t seed) {
       source.push_back(3 + std::int64_t(gen.next_u64() % 10));
   }
   return make_source_batch(sources);
-}
-
-double max_abs_difference(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  double worst = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i)
-    worst = std::max(worst, std::abs(double(a.data()[i]) - double(b.data()[i])));
-  return worst;
 }
 
 // Hypotheses as a teacher-forcing batch: tgt_in = BOS + tokens[:-1], labels = tokens.

@@ -10,14 +10,9 @@
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 
 namespace {
-
-struct ThreadCount {
-  explicit ThreadCount(std::size_t n) : previous(num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(previous); }
-  std::size_t previous;
-};
 
 std::vector<real> random_values(std::size_t n, std::uint64_t seed) {
   Generator gen(seed);

@@ -3,7 +3,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using Inputs = std::vector<Tensor>;
+using namespace testing;
 
 namespace {
 

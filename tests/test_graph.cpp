@@ -5,7 +5,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_values;
+using namespace testing;
 
 TEST_CASE("backward: gradients accumulate across calls until zero_grad") {
   Tensor x = Tensor::from({1, 2}, {2}, true);

@@ -5,33 +5,13 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_values;
-using testing::random_input;
-
-using Inputs = std::vector<Tensor>;
+using namespace testing;
 
 namespace {
-
-// Asserts gradcheck passes and logs its largest relative error (quoted in reports).
-void check_gradients_logged(const std::string& what, const GradcheckFunction& fn,
-                            const Inputs& inputs) {
-  const GradcheckResult result = gradcheck(fn, inputs);
-  CHECK_MESSAGE(result.ok, result.report);
-  CHECK(result.entries_compared > 0);
-  MESSAGE("gradcheck " << what << ": max relative error " << result.max_rel_error << " over "
-                       << result.entries_compared << " entries");
-}
 
 void fill(Tensor t, const std::vector<real>& values) {
   REQUIRE(values.size() == t.numel());
   std::copy(values.begin(), values.end(), t.data());
-}
-
-// Replaces a parameter's values with seeded random ones in [-2, 2], so a check does not
-// run at a special point (LayerNorm's ones and zeros).
-void randomize(Tensor t, std::uint64_t seed) {
-  Generator gen(seed);
-  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = gen.uniform(-2, 2);
 }
 
 }  // namespace
@@ -214,8 +194,8 @@ GRADCHECK_CASE("Embedding: backward accumulates repeated ids, matching finite di
 
 GRADCHECK_CASE("LayerNorm: backward matches finite differences for input, weight and bias") {
   nn::LayerNorm norm(4);
-  randomize(norm.weight(), 11);
-  randomize(norm.bias(), 12);
+  randomize(norm.weight(), 11, /*bound=*/2);
+  randomize(norm.bias(), 12, /*bound=*/2);
   const auto fn = [&](const Inputs& in) { return norm.forward(in[0]); };
   check_gradients_logged("LayerNorm (2,4)", fn,
                          {random_input({2, 4}, 4), norm.weight(), norm.bias()});

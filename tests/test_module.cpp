@@ -7,7 +7,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_values;
+using namespace testing;
 
 namespace {
 

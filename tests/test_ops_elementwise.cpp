@@ -3,11 +3,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_gradients;
-using testing::check_values;
-using testing::random_input;
-
-using Inputs = std::vector<Tensor>;
+using namespace testing;
 
 TEST_CASE("add, sub, mul, div: forward values by hand, with broadcasting") {
   const Tensor a = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3});

@@ -6,11 +6,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_gradients;
-using testing::check_values;
-using testing::random_input;
-
-using Inputs = std::vector<Tensor>;
+using namespace testing;
 
 namespace {
 const real inf = std::numeric_limits<real>::infinity();

@@ -1,18 +1,11 @@
 // Tests for autograd/ops_matmul.cpp: hand-worked forward values, batched and broadcast
 // batches against per-item products, float64 gradient checks (2-d, batched, folded,
 // broadcast, an input used twice), thread-count independence and shape errors.
-#include <cstring>
-
 #include "autograd/gemm.h"
-#include "autograd/thread_pool.h"
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_gradients;
-using testing::check_values;
-using testing::random_input;
-
-using Inputs = std::vector<Tensor>;
+using namespace testing;
 
 namespace {
 
@@ -26,11 +19,6 @@ std::vector<double> reference_matmul(const Tensor& a, const Tensor& b, std::size
     gemm_reference(false, false, M, N, K, a.data() + a_item[i] * M * K, K,
                    b.data() + b_item[i] * K * N, N, out.data() + i * M * N, N, false);
   return std::vector<double>(out.begin(), out.end());
-}
-
-bool bit_identical(const Tensor& x, const Tensor& y) {
-  return x.shape() == y.shape() &&
-         std::memcmp(x.data(), y.data(), x.numel() * sizeof(real)) == 0;
 }
 
 }  // namespace
@@ -123,15 +111,13 @@ TEST_CASE("matmul: forward and backward are bit-identical with 1 and 2 threads")
                              Pair{{1, 40, 70}, {6, 70, 30}}}) {
     std::vector<Tensor> results;
     for (std::size_t threads : {1, 2}) {
-      const std::size_t previous = num_threads();
-      set_num_threads(threads);
+      const ThreadCount scope(threads);
       Tensor a = random_input(shapes.a, 1), b = random_input(shapes.b, 2);
       Tensor c = matmul(a, b);
       (c * c).sum().backward();
       results.insert(results.end(), {c, a.grad(), b.grad()});
-      set_num_threads(previous);
     }
-    for (std::size_t i = 0; i < 3; ++i) CHECK(bit_identical(results[i], results[i + 3]));
+    for (std::size_t i = 0; i < 3; ++i) CHECK(same_bits(results[i], results[i + 3]));
   }
 }
 

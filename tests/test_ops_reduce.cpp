@@ -5,11 +5,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_gradients;
-using testing::check_values;
-using testing::random_input;
-
-using Inputs = std::vector<Tensor>;
+using namespace testing;
 
 namespace {
 // [[1, 2, 3],

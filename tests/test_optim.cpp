@@ -1,14 +1,13 @@
 // Tests for nn/optim.cpp: SGD, Adam and AdamW updates worked by hand, convergence on a
 // quadratic, a bit-identical resume through state_dict/load_state_dict, clip_grad_norm,
 // and the errors for bad hyperparameters and bad state.
-#include <cstring>
 #include <memory>
 
 #include "nn/optim.h"
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_values;
+using namespace testing;
 
 namespace {
 
@@ -17,11 +16,6 @@ void set_grad(const Tensor& p, const std::vector<real>& values) {
   real* grad = grad_buffer(p);
   REQUIRE(grad != nullptr);
   for (std::size_t i = 0; i < values.size(); ++i) grad[i] = values[i];
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  return a.numel() == 0 || std::memcmp(a.data(), b.data(), a.numel() * sizeof(real)) == 0;
 }
 
 }  // namespace

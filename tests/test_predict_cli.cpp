@@ -2,100 +2,41 @@
 // test` builds it first) on a tiny random model saved here with nn/checkpoint.h: decoding,
 // beam 1 = greedy, --score, --svg, --show-attention, and every kind of bad input giving one
 // line on stderr, a non-zero exit and no output file.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "data/tasks.h"
 #include "nn/checkpoint.h"
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 namespace fs = std::filesystem;
 
 namespace {
 
 const char* const kProgram = "build/predict";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-std::string quote(const std::string& text) { return "'" + text + "'"; }
-
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
 // A directory with a tiny checkpoint ("model.safetensors": 1 encoder and 2 decoder layers,
 // 2 heads, the reversal vocabulary) and room for the files predict writes. The program's
-// stdin/stdout/stderr live in a sibling directory, so `files()` lists only what it wrote.
+// stdin/stdout/stderr live in another directory, so `files()` lists only what it wrote.
 struct Fixture {
-  fs::path root, work, io;
-  std::string checkpoint;
+  TempDir work, io;
+  std::string checkpoint = work.file("model.safetensors");
 
   Fixture() {
-    static int counter = 0;
-    root = fs::temp_directory_path() / ("crossgrad_test_predict_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    work = root / "work";
-    io = root / "io";
-    fs::remove_all(root);
-    fs::create_directories(work);
-    fs::create_directories(io);
-    checkpoint = (work / "model.safetensors").string();
-    nn::TransformerConfig config;
-    config.d_model = 16;
-    config.num_heads = 2;
-    config.d_ff = 32;
-    config.num_encoder_layers = 1;
+    nn::TransformerConfig config = tiny_config(16);
+    config.num_decoder_layers = 2;
     config.max_len = 40;
     nn::Seq2SeqTransformer model(config, 3);
     nn::save_model(checkpoint, model, task_vocab(Task::reverse));
   }
-  ~Fixture() { fs::remove_all(root); }
 
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(work))
-      names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
+  std::vector<std::string> files() const { return work.listing(); }
 
   // build/predict with args (already quoted where needed) and the given stdin.
   Run run(const std::string& args, const std::string& input = "") const {
-    REQUIRE_MESSAGE(fs::exists(kProgram), "build/predict is missing: run `make build/predict`");
-    write_text(io / "stdin", input);
-    const std::string command =
-        std::string(kProgram) + " " + args + " < " + quote((io / "stdin").string()) + " > " +
-        quote((io / "stdout").string()) + " 2> " + quote((io / "stderr").string());
-    const int raw = std::system(command.c_str());
-    Run result;
-    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    result.out = read_text(io / "stdout");
-    result.err = read_text(io / "stderr");
-    return result;
+    return run_program(kProgram, args, io.path, input);
   }
   Run predict(const std::string& args, const std::string& input = "") const {
     return run("--checkpoint " + quote(checkpoint) + " " + args, input);
@@ -154,19 +95,19 @@ TEST_CASE("predict: --score prints one log-probability a line") {
     CHECK(used == line.size());
     CHECK(value < 0);  // a probability below 1 of at least one token
   }
-  write_text(f.work / "pairs.tsv", "123\t321\n9\t9\n4567\t7654\n");
-  const Run from_file = f.predict("--score --data " + quote((f.work / "pairs.tsv").string()));
+  f.work.write("pairs.tsv", "123\t321\n9\t9\n4567\t7654\n");
+  const Run from_file = f.predict("--score --data " + quote(f.work.file("pairs.tsv")));
   CHECK(from_file.out == run.out);
 }
 
 TEST_CASE("predict: --svg writes the attention grid whole and leaves no temporary file") {
   Fixture f;
-  const std::string svg = (f.work / "attention.svg").string();
+  const std::string svg = f.work.file("attention.svg");
   const Run run = f.predict("--svg " + quote(svg) + " 12 345");
   REQUIRE(run.status == 0);
   CHECK(lines_of(run.out).size() == 2);
   CHECK(f.files() == std::vector<std::string>{"attention.svg", "model.safetensors"});
-  const std::string text = read_text(svg);
+  const std::string text = read_file(svg);
   CHECK(text.rfind("<?xml", 0) == 0);
   CHECK(text.size() > 100);
   CHECK(text.substr(text.size() - 7) == "</svg>\n");
@@ -193,29 +134,29 @@ TEST_CASE("predict: --show-attention prints a heatmap per decoder layer") {
 
 TEST_CASE("predict: a missing or corrupt checkpoint is one line of error") {
   Fixture f;
-  const std::string missing = (f.work / "none.safetensors").string();
+  const std::string missing = f.work.file("none.safetensors");
   check_clean_failure(f.run("--checkpoint " + quote(missing) + " 12"), {"none.safetensors"});
 
-  const std::string bytes = read_text(f.checkpoint);
-  const fs::path truncated = f.work / "truncated.safetensors";
-  write_text(truncated, bytes.substr(0, bytes.size() / 2));
+  const std::string bytes = read_file(f.checkpoint);
+  const fs::path truncated = f.work.path / "truncated.safetensors";
+  write_file(truncated, bytes.substr(0, bytes.size() / 2));
   check_clean_failure(f.run("--checkpoint " + quote(truncated.string()) + " 12"),
                       {"truncated.safetensors"});
 
-  const fs::path bad_header = f.work / "bad_header.safetensors";
-  write_text(bad_header, std::string(8, '\xff') + bytes.substr(8));  // header length 2^64 - 1
+  const fs::path bad_header = f.work.path / "bad_header.safetensors";
+  write_file(bad_header, std::string(8, '\xff') + bytes.substr(8));  // header length 2^64 - 1
   check_clean_failure(f.run("--checkpoint " + quote(bad_header.string()) + " 12"),
                       {"bad_header.safetensors"});
 
-  const fs::path not_json = f.work / "not_json.safetensors";
-  write_text(not_json, bytes.substr(0, 8) + "{oops" + bytes.substr(13));
+  const fs::path not_json = f.work.path / "not_json.safetensors";
+  write_file(not_json, bytes.substr(0, 8) + "{oops" + bytes.substr(13));
   check_clean_failure(f.run("--checkpoint " + quote(not_json.string()) + " 12"),
                       {"not_json.safetensors"});
 }
 
 TEST_CASE("predict: unknown symbols name the symbol and the line, and write nothing") {
   Fixture f;
-  const std::string svg = (f.work / "attention.svg").string();
+  const std::string svg = f.work.file("attention.svg");
   check_clean_failure(f.predict("--svg " + quote(svg), "12\n3x4\n"), {"line 2", "'x'"});
   check_clean_failure(f.predict("--svg " + quote(svg) + " 12 a"), {"argument 2", "'a'"});
   check_clean_failure(f.predict("--score", "12\t21\n3\t3y\n"), {"<stdin>:2", "target", "'y'"});
@@ -249,7 +190,7 @@ TEST_CASE("predict: flag mistakes are one line of error with a pointer to --help
     check_clean_failure(f.predict("--score", "\n"), {"no source<TAB>target"});
   }
   SUBCASE("missing score file") {
-    check_clean_failure(f.predict("--score --data " + quote((f.work / "no.tsv").string())),
+    check_clean_failure(f.predict("--score --data " + quote(f.work.file("no.tsv"))),
                         {"no.tsv"});
   }
   CHECK(f.files() == std::vector<std::string>{"model.safetensors"});

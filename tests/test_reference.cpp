@@ -16,6 +16,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 
 namespace {
 
@@ -72,14 +73,6 @@ TokenMatrix ids(const Tensor& values, std::size_t begin, std::size_t end) {
     for (std::size_t c = begin; c < end; ++c)
       m.at(r, c - begin) = std::int64_t(std::lround(values.at({r, c})));
   return m;
-}
-
-double max_abs_difference(const Tensor& ours, const Tensor& theirs) {
-  REQUIRE(ours.shape() == theirs.shape());
-  double worst = 0;
-  for (std::size_t i = 0; i < ours.numel(); ++i)
-    worst = std::max(worst, std::abs(double(ours.data()[i]) - double(theirs.data()[i])));
-  return worst;
 }
 
 double max_abs(const Tensor& t) {

@@ -3,55 +3,19 @@
 // leave the old file intact and no temporary files, load_into, and an optimizer resume
 // through a file.
 #include <sys/resource.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <csignal>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory for one test, removed with everything in it at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("crossgrad_test_safetensors_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> listing() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path))
-      names.push_back(entry.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 // A file from header text and data bytes: little-endian length, header, data.
 std::string assemble(const std::string& header, const std::string& data) {
@@ -59,11 +23,6 @@ std::string assemble(const std::string& header, const std::string& data) {
   for (int i = 0; i < 8; ++i)
     out += static_cast<char>((std::uint64_t(header.size()) >> (8 * i)) & 0xFF);
   return out + header + data;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  return a.numel() == 0 || std::memcmp(a.data(), b.data(), a.numel() * sizeof(real)) == 0;
 }
 
 NamedTensors sample_tensors() {
@@ -142,7 +101,7 @@ TEST_CASE("safetensors: every kind of corruption is a clear error naming the fil
   const std::string path = dir.file("bad.safetensors");
   const auto refuses = [&](const std::string& bytes, const std::string& message) {
     CAPTURE(message);
-    write_bytes(path, bytes);
+    write_file(path, bytes);
     CHECK_THROWS_WITH_AS(
         load_safetensors(path),
         doctest::Contains(("load_safetensors: '" + path + "': " + message).c_str()), Error);
@@ -280,7 +239,7 @@ TEST_CASE("save_safetensors: a failed write leaves the old file intact and no te
   const std::string path = dir.file("model.safetensors");
   const NamedTensors old_tensors = {{"w", Tensor::from({1, 2}, {2})}};
   save_safetensors(path, old_tensors);
-  const std::string old_bytes = read_bytes(path);
+  const std::string old_bytes = read_file(path);
   const NamedTensors big = {{"w", Tensor::ones({100000})}};  // 400 kB
 
   SUBCASE("the disk fills up mid-way (a 4 kB file-size limit stands in for a full disk)") {
@@ -323,7 +282,7 @@ TEST_CASE("save_safetensors: a failed write leaves the old file intact and no te
     CHECK_THROWS_WITH_AS(save_safetensors(dir.file("no/such/dir/model.safetensors"), big),
                          doctest::Contains("cannot create the temporary file"), Error);
   }
-  CHECK(read_bytes(path) == old_bytes);
+  CHECK(read_file(path) == old_bytes);
   CHECK(dir.listing() == std::vector<std::string>{"model.safetensors"});
   const SafetensorsFile still = load_safetensors(path);
   CHECK(same_bits(still.tensors[0].second, old_tensors[0].second));

@@ -5,7 +5,7 @@
 #include "testing.h"
 
 using namespace crossgrad;
-using testing::check_values;
+using namespace testing;
 
 TEST_CASE("factories make leaves of the right shape and values") {
   check_values(Tensor::zeros({2, 2}), {0, 0, 0, 0});

@@ -13,15 +13,9 @@
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 
 namespace {
-
-// Sets the thread count for one test and restores the previous one afterwards.
-struct ThreadCount {
-  explicit ThreadCount(std::size_t n) : previous(num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(previous); }
-  std::size_t previous;
-};
 
 using Ranges = std::vector<std::pair<std::size_t, std::size_t>>;
 

@@ -2,19 +2,13 @@
 // builds it first): --help, a tiny TSV run end to end with all its files, --stop-at then
 // --resume giving byte-identical files, and each kind of bad flag or input giving one line on
 // stderr, exit status 2 and no files.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "nn/checkpoint.h"
 #include "testing.h"
 
 using namespace crossgrad;
+using namespace testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -24,65 +18,17 @@ const char* const kProgram = "build/train";
 const std::string kTiny =
     "--d-model 16 --heads 2 --ff 32 --layers 1 --batch 8 --eval-size 20 --samples 2 ";
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-// `work` is where the program may write (and where inputs live); its stdout and stderr go to
-// a sibling directory, so files() lists only what the program left behind.
+// `work` is where the program may write (and where inputs live); its stdin, stdout and
+// stderr go to another directory, so files() lists only what the program left behind.
 struct Fixture {
-  fs::path root, work, io;
+  TempDir work, io;
 
-  Fixture() {
-    static int counter = 0;
-    root = fs::temp_directory_path() / ("crossgrad_test_train_cli_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    work = root / "work";
-    io = root / "io";
-    fs::remove_all(root);
-    fs::create_directories(work);
-    fs::create_directories(io);
-  }
-  ~Fixture() { fs::remove_all(root); }
-
-  std::string path(const std::string& name) const { return (work / name).string(); }
+  std::string path(const std::string& name) const { return work.file(name); }
   std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(work / name, std::ios::binary) << text;
-    return path(name);
+    return work.write(name, text);
   }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::recursive_directory_iterator(work))
-      names.push_back(fs::relative(entry.path(), work).string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-  Run run(const std::string& args) const {
-    REQUIRE_MESSAGE(fs::exists(kProgram), "build it first: make build/train");
-    const std::string command = std::string(kProgram) + " " + args + " >" + (io / "out").string() +
-                                " 2>" + (io / "err").string() + " </dev/null";
-    const int raw = std::system(command.c_str());
-    Run result;
-    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    result.out = read_text(io / "out");
-    result.err = read_text(io / "err");
-    return result;
-  }
+  std::vector<std::string> files() const { return work.listing(); }
+  Run run(const std::string& args) const { return run_program(kProgram, args, io.path); }
 };
 
 // 40 lines mapping a word to its reverse, e.g. "cab\tbac".
@@ -188,7 +134,7 @@ TEST_CASE("train CLI: bad flags and bad input give one line, exit status 2 and n
   check_refused(f, "--resume " + f.write("junk.safetensors", "not a checkpoint at all"),
                 "junk.state.safetensors");
   // --save naming a directory is caught before training, not after it
-  fs::create_directories(f.work / "dir");
+  fs::create_directories(f.path("dir"));
   const Run r = f.run("--save " + f.path("dir"));
   CHECK(r.status == 2);
   CHECK(r.err.find("--save " + f.path("dir") + " is a directory") != std::string::npos);
@@ -217,13 +163,13 @@ TEST_CASE("train CLI: a tiny TSV run writes its checkpoint, training state, loss
   CHECK(loaded.vocab.symbols() == std::vector<std::string>{"a", "b", "c"});
   CHECK(loaded.metadata.at("data") == tsv);
   CHECK(loaded.metadata.at("step") == "30");
-  const std::vector<std::string> csv = lines_of(read_text(f.work / "runs/letters.loss.csv"));
+  const std::vector<std::string> csv = lines_of(read_file(f.path("runs/letters.loss.csv")));
   REQUIRE(csv.size() == 31);
   CHECK(csv[0] == "step,loss,token_accuracy,eval_exact_match,eval_token_accuracy");
   CHECK(csv[1].rfind("1,", 0) == 0);
   CHECK(csv[1].substr(csv[1].size() - 2) == ",,");    // no evaluation at step 1
   CHECK(csv[10].substr(csv[10].size() - 2) != ",,");  // one at step 10
-  const std::string svg = read_text(f.work / "runs/letters.loss.svg");
+  const std::string svg = read_file(f.path("runs/letters.loss.svg"));
   CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   CHECK(svg.find("<polyline") != std::string::npos);
   CHECK(svg.find("</svg>") != std::string::npos);
@@ -250,7 +196,7 @@ TEST_CASE(
   CHECK(resumed.out.find("finished 16 steps") != std::string::npos);
   for (const char* suffix : {".safetensors", ".state.safetensors", ".loss.csv", ".loss.svg"}) {
     CAPTURE(suffix);
-    CHECK(read_text(f.work / (std::string("half") + suffix)) ==
-          read_text(f.work / (std::string("whole") + suffix)));
+    CHECK(read_file(f.path(std::string("half") + suffix)) ==
+          read_file(f.path(std::string("whole") + suffix)));
   }
 }

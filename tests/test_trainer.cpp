@@ -2,49 +2,23 @@
 // a run resumed from a mid-run checkpoint ends bit-identical to an uninterrupted one (task
 // stream with dropout, and TSV batches); TSV data trains end to end; hooks, stop_at and the
 // schedule behave; bad configs and mismatched resumptions are refused with clear errors.
-#include <unistd.h>
-
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "nn/trainer.h"
 #include "testing.h"
 
 using namespace crossgrad;
 using namespace crossgrad::nn;
+using namespace testing;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("crossgrad_test_trainer_" + std::to_string(::getpid()) +
-                                        "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // A small model that still learns: d_model 16-32, 2 heads, 1 + 1 layers.
 TrainConfig tiny_run(std::size_t d_model = 16) {
   TrainConfig c;
-  c.model.d_model = d_model;
-  c.model.num_heads = 2;
-  c.model.d_ff = 2 * d_model;
-  c.model.num_encoder_layers = c.model.num_decoder_layers = 1;
+  c.model = tiny_config(d_model);
   c.min_len = 1;
   c.max_len = 5;
   c.batch = 8;
@@ -65,13 +39,7 @@ std::string write_letters_tsv(const TempDir& dir) {
     for (std::size_t i = 0, n = 1 + gen.below(4); i < n; ++i) word += char('a' + gen.below(5));
     text += word + "\t" + std::string(word.rbegin(), word.rend()) + "\n";
   }
-  std::ofstream(dir.file("letters.tsv")) << text;
-  return dir.file("letters.tsv");
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         (a.numel() == 0 || std::memcmp(a.data(), b.data(), a.numel() * sizeof(real)) == 0);
+  return dir.write("letters.tsv", text);
 }
 
 void check_same_named(const NamedTensors& a, const NamedTensors& b) {
@@ -112,9 +80,9 @@ void check_resume_is_bit_identical(TrainConfig config, std::int64_t stop_at, con
   REQUIRE(resumed.evaluations().size() == whole.evaluations().size());
   CHECK(resumed.evaluations().back().exact_match == whole.evaluations().back().exact_match);
   // The files hold all of it (generator states and data position included), byte for byte.
-  CHECK(read_bytes(dir.file("resumed.safetensors")) == read_bytes(dir.file("whole.safetensors")));
-  CHECK(read_bytes(dir.file("resumed.state.safetensors")) ==
-        read_bytes(dir.file("whole.state.safetensors")));
+  CHECK(read_file(dir.file("resumed.safetensors")) == read_file(dir.file("whole.safetensors")));
+  CHECK(read_file(dir.file("resumed.state.safetensors")) ==
+        read_file(dir.file("whole.state.safetensors")));
 }
 
 }  // namespace

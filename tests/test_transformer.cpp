@@ -8,39 +8,22 @@
 #include "testing.h"
 
 using namespace crossgrad;
+// Named one by one: this suite's tiny_config (with dropout) is not testing::tiny_config.
+using testing::check_gradients_logged;
+using testing::Inputs;
+using testing::max_abs_difference;
 using testing::random_input;
-
-using Inputs = std::vector<Tensor>;
+using testing::tokens;
 
 namespace {
 
-void check_gradients_logged(const std::string& what, const GradcheckFunction& fn,
-                            const Inputs& inputs) {
-  const GradcheckResult result = gradcheck(fn, inputs);
-  CHECK_MESSAGE(result.ok, result.report);
-  CHECK(result.entries_compared > 0);
-  MESSAGE("gradcheck " << what << ": max relative error " << result.max_rel_error << " over "
-                       << result.entries_compared << " entries");
-}
-
 // The tiny model of the whole-model gradient check: d_model 8, 2 heads, ff 16, 1 + 1 layers.
 nn::TransformerConfig tiny_config(real dropout = 0) {
-  nn::TransformerConfig config;
+  nn::TransformerConfig config = testing::tiny_config(8);
   config.vocab_size = 7;
-  config.d_model = 8;
-  config.num_heads = 2;
-  config.d_ff = 16;
-  config.num_encoder_layers = 1;
-  config.num_decoder_layers = 1;
   config.dropout = dropout;
   config.max_len = 16;
   return config;
-}
-
-TokenMatrix tokens(std::size_t rows, std::size_t cols, std::vector<std::int64_t> ids) {
-  TokenMatrix m(rows, cols);
-  m.ids = std::move(ids);
-  return m;
 }
 
 // Moves every parameter a little off its initial value, so no check runs at a special point
@@ -54,14 +37,6 @@ void jitter(const nn::Module& module, std::uint64_t seed) {
 void expect_all(const nn::Module& module, bool training) {
   CHECK(module.is_training() == training);
   for (const auto& child : module.named_children()) expect_all(*child.second, training);
-}
-
-double max_abs_difference(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  double largest = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i)
-    largest = std::max(largest, std::abs(double(a.values()[i]) - double(b.values()[i])));
-  return largest;
 }
 
 }  // namespace

@@ -3,41 +3,15 @@
 // seeded train/validation split.
 #include "testing.h"
 
-#include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <random>
 #include <set>
 
 #include "data/tsv.h"
 
 using namespace crossgrad;
-namespace fs = std::filesystem;
+using namespace testing;
 
 namespace {
-
-// A fresh directory under the system's temporary directory, deleted with everything in it.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path = fs::temp_directory_path() /
-           ("crossgrad_test_tsv_" + std::to_string(std::random_device{}()) + "_" +
-            std::to_string(stamp));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  // Writes text byte for byte to a file named `name` and returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const fs::path file = path / name;
-    std::ofstream(file, std::ios::binary) << text;
-    return file.string();
-  }
-};
 
 using Strings = std::vector<std::string>;
 

@@ -1,0 +1,26 @@
+// atomic_file.h — replacing a file whole: bytes go to a temporary file in the same
+// directory, which is fsynced and renamed over the target, so a reader (or a crash) sees the
+// old file or the complete new one, never a torn one. Used by save_safetensors and by the
+// text files a run writes next to its checkpoint (CSV, SVG). Read next: nn/safetensors.h.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+namespace crossgrad::nn {
+
+// Where a writer sends its bytes, in order; a sink may be called any number of times.
+using ByteSink = std::function<void(const char* bytes, std::size_t count)>;
+
+// Creates "<path>.tmp-<pid>-<n>" (O_EXCL, mode 0644), lets `write_bytes` stream the contents
+// into it, fsyncs, closes and renames it over `path`, then fsyncs the directory so the rename
+// is durable too. On any failure, including an exception from `write_bytes`, the temporary
+// file is removed and the error propagates; errors read "<op>: cannot <what> '<file>': why".
+void write_file_atomically(const std::string& path,
+                           const std::function<void(const ByteSink& sink)>& write_bytes,
+                           const std::string& op = "write_file_atomically");
+// The same for contents already in memory.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+}  // namespace crossgrad::nn
