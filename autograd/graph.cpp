@@ -141,6 +141,15 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
            "' was already freed by an earlier backward(); call the first backward with "
            "retain_graph=true to go through it twice");
 
+  // A non-leaf that retains its gradient still holds the previous call's: set it aside, so
+  // this call propagates only its own gradient, and add it back once the node has run.
+  std::unordered_map<const Node*, std::vector<real>> earlier;
+  for (const auto& node : order)
+    if (!node->is_leaf() && !node->grad.empty()) {
+      earlier[node.get()] = std::move(node->grad);
+      node->grad.clear();
+    }
+
   real* droot = grad_buffer(*this);
   const real* seed = gradient.defined() ? gradient.data() : nullptr;
   for (std::size_t i = 0; i < root.data.size(); ++i) droot[i] += seed ? seed[i] : real(1);
@@ -158,6 +167,9 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
     if (!node->retains_grad) {
       node->grad.clear();
       node->grad.shrink_to_fit();
+    } else if (auto it = earlier.find(node.get()); it != earlier.end()) {
+      if (node->grad.empty()) node->grad.assign(it->second.size(), 0);
+      for (std::size_t i = 0; i < node->grad.size(); ++i) node->grad[i] += it->second[i];
     }
   }
 }

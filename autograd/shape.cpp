@@ -2,6 +2,7 @@
 #include "autograd/shape.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace crossgrad {
 
@@ -18,7 +19,14 @@ std::string to_string(const Shape& shape) {
 
 std::size_t numel(const Shape& shape) {
   std::size_t n = 1;
-  for (std::size_t size : shape) n *= size;
+  for (std::size_t size : shape) {
+    if (size != 0 && n > std::numeric_limits<std::size_t>::max() / size) {
+      for (std::size_t other : shape)
+        if (other == 0) return 0;  // a zero anywhere makes the product 0, whatever the rest
+      fail("shape " + to_string(shape) + " has more elements than a size_t can count");
+    }
+    n *= size;
+  }
   return n;
 }
 

@@ -27,10 +27,13 @@ TsvDataset TsvDataset::load(const std::string& path, TokenMode mode) {
 }
 
 TsvDataset TsvDataset::parse(const std::string& text, const std::string& name, TokenMode mode) {
-  if (text.empty()) fail(name + ":1: empty file: expected one source<TAB>target pair a line");
+  // A UTF-8 byte-order mark, which some editors write, is not part of the first source.
+  const std::size_t first = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  if (text.size() == first)
+    fail(name + ":1: empty file: expected one source<TAB>target pair a line");
   TsvDataset dataset(name, mode);
   std::size_t number = 0;
-  for (std::size_t start = 0; start < text.size();) {
+  for (std::size_t start = first; start < text.size();) {
     std::size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
     dataset.add_line(text.substr(start, end - start), ++number);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -206,6 +207,10 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
+  // An ifstream opens a directory without complaint and then reports a nonsense size.
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    fail("load_safetensors: '" + path + "' is a directory, not a safetensors file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail("load_safetensors: cannot open '" + path + "': " + std::strerror(errno));
   const std::streamoff size = in.tellg();

@@ -112,6 +112,19 @@ TEST_CASE("backward: non-leaf gradients are freed unless retain_grad was asked")
   check_values(kept.grad(), {1, 1});
 }
 
+TEST_CASE("backward twice through a retained graph counts each call once, retain_grad too") {
+  Tensor x = Tensor::from({1, 2, 3}, {3}, true);
+  Tensor h = x * 2;
+  h.retain_grad();
+  Tensor y = h.sum();
+  y.retain_grad();
+  y.backward(/*retain_graph=*/true);
+  y.backward(/*retain_graph=*/true);
+  check_values(x.grad(), {4, 4, 4});  // 2 per call, as in PyTorch
+  check_values(h.grad(), {2, 2, 2});
+  check_values(y.grad(), {2});
+}
+
 TEST_CASE("the graph has no reference cycles: it dies with its last tensor") {
   std::weak_ptr<Node> intermediate;
   {

@@ -196,10 +196,13 @@ TEST_CASE("safetensors: every kind of corruption is a clear error naming the fil
   }
 }
 
-TEST_CASE("safetensors: a missing file is a clear error") {
+TEST_CASE("safetensors: a missing file or a directory is a clear error") {
   CHECK_THROWS_WITH_AS(
       load_safetensors("/nonexistent/model.safetensors"),
       doctest::Contains("load_safetensors: cannot open '/nonexistent/model.safetensors'"), Error);
+  TempDir dir;
+  CHECK_THROWS_WITH_AS(load_safetensors(dir.path.string()),
+                       doctest::Contains("is a directory, not a safetensors file"), Error);
 }
 
 TEST_CASE("safetensors: F64 values beyond float32 are refused by the float32 build" *

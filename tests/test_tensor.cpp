@@ -88,6 +88,10 @@ TEST_CASE("broadcast_shapes follows NumPy's rules") {
   CHECK(broadcast_shapes({0}, {1}, "test") == Shape{0});  // an empty dim stays empty
   CHECK((Tensor::zeros({0}) * 2).numel() == 0);
   CHECK(mean(Tensor::zeros({0, 3}), 1).shape() == Shape{0});
+  // A shape whose element count does not fit a size_t is refused, not wrapped around.
+  CHECK_THROWS_WITH_AS(Tensor::zeros({0}).reshape({1L << 32, 1L << 32}),
+                       doctest::Contains("more elements than a size_t can count"), Error);
+  CHECK(numel({1UL << 40, 1UL << 40, 0}) == 0);
   CHECK_THROWS_WITH_AS(broadcast_shapes({2, 3}, {3, 3}, "op"),
                        doctest::Contains("op: shapes (2,3) and (3,3) cannot be broadcast"), Error);
 }

@@ -33,6 +33,15 @@ TEST_CASE("tsv: reads pairs, skipping empty lines; '#' is data; Windows line end
   CHECK(data.mode() == TokenMode::characters);
 }
 
+TEST_CASE("tsv: a UTF-8 byte-order mark at the start of the file is not data") {
+  const TempDir dir;
+  const TsvDataset data = TsvDataset::load(dir.write("bom.tsv", "\xEF\xBB\xBF" "abc\tcba\r\n"));
+  REQUIRE(data.size() == 1);
+  CHECK(data.pairs()[0].source == "abc");
+  CHECK_THROWS_WITH_AS(TsvDataset::load(dir.write("only_bom.tsv", "\xEF\xBB\xBF")),
+                       doctest::Contains(":1: empty file"), Error);
+}
+
 TEST_CASE("tsv: every malformed file is an error naming FILE:LINE and the problem") {
   const TempDir dir;
   struct Case {
