@@ -1,9 +1,9 @@
-// Tests for nn/decode.cpp and the incremental decoding it rests on (decode_step,
-// MultiHeadAttention::forward_cached): cached = uncached, beam 1 = greedy, what beam search
-// does and does not guarantee, score() against decoding, attention maps, batching, errors.
-// Two kinds of model: random weights, whose near-uniform outputs have tiny argmax margins
-// (so any numerical drift between the cached and uncached paths flips tokens), and a tiny
-// reverser trained for a hundred-odd steps, whose rows end at EOS at different lengths.
+// Tests for nn/decode.cpp, nn/beam_search.cpp and the incremental decoding it rests on
+// (decode_step, MultiHeadAttention::forward_cached): cached = uncached, beam 1 = greedy, what beam
+// search does and does not guarantee, score() against decoding, attention maps, batching, errors.
+// Two kinds of model: random weights, whose near-uniform outputs have tiny argmax margins (so any
+// numerical drift between the cached and uncached paths flips tokens), and a tiny reverser trained
+// for a hundred-odd steps, whose rows end at EOS at different lengths.
 #include <algorithm>
 #include <cmath>
 #include <set>

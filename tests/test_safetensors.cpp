@@ -1,6 +1,6 @@
-// Tests for nn/safetensors.cpp: bit-exact round trips, a file assembled byte by byte from
-// the spec, one test per kind of corruption (each error names the file), atomic writes that
-// leave the old file intact and no temporary files, load_into, and an optimizer resume
+// Tests for nn/safetensors.cpp and safetensors_read.cpp: bit-exact round trips, a file assembled
+// byte by byte from the spec, one test per kind of corruption (each error names the file), atomic
+// writes that leave the old file intact and no temporary files, load_into, and an optimizer resume
 // through a file.
 #include <sys/resource.h>
 
