@@ -1,6 +1,6 @@
 // train.cpp — the main job: train a seq2seq transformer on a toy task or your own TSV file.
 //   build/train                                   # the standard reversal model and recipe
-//   build/train --task add --steps 6000 --target-acc 0.95
+//   build/train --task add --target-acc 0.99      # addition: a budget of 30,000 steps
 //   build/train --data pairs.tsv --tokens words --save runs/mine.safetensors
 //   build/train --resume runs/reverse.safetensors # continue a saved run bit-identically
 // Progress goes to stdout (a bar on a terminal, plain lines otherwise); errors go to stderr

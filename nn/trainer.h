@@ -36,7 +36,7 @@ struct TrainConfig {
                                    // max_len+generalisation, reported by length
   TransformerConfig model;         // vocab_size is set from the vocabulary
   // How to learn.
-  std::int64_t steps = 4000;  // the budget; the schedule spans it
+  std::int64_t steps = 4000;  // the budget; the schedule spans it (build/train: 30000 for add)
   std::size_t batch = 64;
   double lr = 3e-3;  // peak learning rate
   std::int64_t warmup = 200;

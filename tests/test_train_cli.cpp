@@ -97,11 +97,25 @@ TEST_CASE("train CLI: --help documents every flag with its default and exits 0")
                            "--log-every",
                            "--quiet"})
     CHECK_MESSAGE(r.out.find(std::string("\n  ") + flag + " ") != std::string::npos, flag);
-  CHECK(r.out.find(
-            "--steps N               optimizer steps; the schedule spans them (default: 4000)") !=
-        std::string::npos);
+  CHECK(r.out.find("--steps N               optimizer steps, spanned by the schedule; add: 30000 "
+                   "(default: 4000)") != std::string::npos);
   CHECK(r.out.find("--lr X                  peak learning rate (default: 0.003)") !=
         std::string::npos);
+  CHECK(f.files().empty());
+}
+
+TEST_CASE("train CLI: addition's budget is 30000 steps unless --steps says otherwise") {
+  // Addition plateaus near 30% for ~7,000 steps before it learns to carry; the standard
+  // 4,000-step schedule would end on the plateau. The recipe line shows the budget chosen.
+  Fixture f;
+  const std::string quick = kTiny + "--no-save --stop-at 1 --eval-every 0 ";
+  const Run add = f.run(quick + "--task add");
+  CHECK_MESSAGE(add.status == 0, add.err);
+  CHECK_MESSAGE(add.out.find("recipe: 30000 steps") != std::string::npos, add.out);
+  const Run given = f.run(quick + "--task add --steps 50");
+  CHECK_MESSAGE(given.out.find("recipe: 50 steps") != std::string::npos, given.out);
+  const Run reverse = f.run(quick + "--task reverse");
+  CHECK_MESSAGE(reverse.out.find("recipe: 4000 steps") != std::string::npos, reverse.out);
   CHECK(f.files().empty());
 }
 
