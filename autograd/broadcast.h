@@ -2,6 +2,7 @@
 // for_each_broadcast(out, a, b, f) calls f(i, ia, ib) for every output element i with the
 // flat indices ia, ib of the elements of a and b it reads. A backward that adds into
 // da[ia] over all i sums the gradient over broadcast dimensions for free.
+// Read next: ops_reduce.cpp.
 #pragma once
 
 #include "autograd/shape.h"

@@ -3,7 +3,7 @@
 // gemm packs panels of A and B and runs a register-tiled micro-kernel (plain C++ loops
 // that GCC turns into packed FMAs at -O3 -march=native). matmul's backward passes the
 // transpose flags instead of copying transposed operands.
-// Read next: gemm.cpp for the blocking, ops_matmul.cpp for how the op uses these.
+// Read next: gemm.cpp (the blocking and the micro-kernel), then thread_pool.h.
 #pragma once
 
 #include <cstddef>

@@ -74,7 +74,7 @@ GradcheckResult full_check(const GradcheckFunction& fn, const std::vector<Tensor
     for (Tensor x : inputs) x.zero_grad();
     if (y.requires_grad()) {
       Tensor one_hot = Tensor::zeros(y.shape());
-      one_hot.data()[j] = 1;
+      one_hot.mutable_data()[j] = 1;
       y.backward(one_hot, /*retain_graph=*/true);
     }
     for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -92,9 +92,12 @@ GradcheckResult full_check(const GradcheckFunction& fn, const std::vector<Tensor
     if (!x.requires_grad()) continue;
     for (std::size_t e = 0; e < x.numel(); ++e) {
       const real original = x.data()[e];
-      const std::vector<double> column = central_difference(
-          fn, inputs, options.eps, [&](double step) { x.data()[e] = real(x.data()[e] + step); });
-      x.data()[e] = original;
+      const std::vector<double> column =
+          central_difference(fn, inputs, options.eps, [&](double step) {
+            real* values = x.mutable_data();
+            values[e] = real(values[e] + step);
+          });
+      x.mutable_data()[e] = original;
       for (std::size_t j = 0; j < outputs; ++j)
         compare(result, options, column[j], analytical[k][j][e],
                 "input " + std::to_string(k) + " " + to_string(x.shape()) + ", element " +
@@ -137,13 +140,16 @@ GradcheckResult fast_check(const GradcheckFunction& fn, const std::vector<Tensor
     for (std::size_t k = 0; k < inputs.size(); ++k) {
       Tensor x = inputs[k];
       if (!x.requires_grad()) continue;
+      real* values = x.mutable_data();
       for (std::size_t e = 0; e < x.numel(); ++e)
-        x.data()[e] = real(x.data()[e] + step * directions[k].values()[e]);
+        values[e] = real(values[e] + step * directions[k].values()[e]);
     }
   });
   std::size_t offset = 0;  // restore exactly: adding and subtracting steps can round
-  for (Tensor x : inputs)
-    for (std::size_t e = 0; e < x.numel(); ++e) x.data()[e] = saved_values[offset++];
+  for (Tensor x : inputs) {
+    real* values = x.mutable_data();
+    for (std::size_t e = 0; e < x.numel(); ++e) values[e] = saved_values[offset++];
+  }
   double numerical = 0;
   for (std::size_t j = 0; j < slope.size(); ++j) numerical += slope[j] * double(v.values()[j]);
   compare(result, options, numerical, analytical, "fast mode, random projection v^T J u");

@@ -1,7 +1,8 @@
 // gradcheck.h — checks an op's backward against finite differences, like
 // torch.autograd.gradcheck. Build with -DCROSSGRAD_DOUBLE (the Makefile's float64 build)
 // for meaningful results: in float32, central differences lose half the digits.
-// Read next: docs/derivations.md for what each op's backward should compute.
+// Read next: docs/derivations.md for what each op's backward should compute; then the first
+// room above autograd, nn/module.h.
 #pragma once
 
 #include <cstdint>

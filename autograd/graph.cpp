@@ -1,7 +1,10 @@
-// graph.cpp — the autograd engine: recording ops, backward(), grad mode and to_dot.
+// graph.cpp — the autograd engine: recording ops, backward(), grad and anomaly modes, to_dot.
 // This is the whole of reverse-mode differentiation: sort the graph so every node comes
 // after its parents, then walk it backwards calling each node's closure once.
-// Read next: ops_elementwise.cpp (how an op records its backward).
+// Read next: ops.h (the table of contents of every op), then ops_elementwise.cpp.
+#include <atomic>
+#include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -10,22 +13,80 @@
 
 namespace crossgrad {
 
-// --- Grad mode ---
+// --- Grad mode and anomaly mode ---
 
 namespace {
 thread_local bool grad_mode = true;
-}
+std::atomic<int> anomaly_guards{0};  // global, like PyTorch's: worker threads see it too
+}  // namespace
 bool grad_enabled() { return grad_mode; }
 NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
 NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+
+bool anomaly_detection_enabled() { return anomaly_guards.load() > 0; }
+DetectAnomalyGuard::DetectAnomalyGuard() { ++anomaly_guards; }
+DetectAnomalyGuard::~DetectAnomalyGuard() { --anomaly_guards; }
+
+namespace {
+
+// The first non-finite value of `values` ("NaN", "inf" or "-inf") and its index, if any.
+struct NonFinite {
+  const char* what = nullptr;
+  std::size_t index = 0;
+};
+NonFinite find_non_finite(const std::vector<real>& values, bool nan_only) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(values[i])) return {"NaN", i};
+    if (!nan_only && std::isinf(values[i])) return {values[i] > 0 ? "inf" : "-inf", i};
+  }
+  return {};
+}
+
+std::string input_shapes(const std::vector<Tensor>& inputs) {
+  std::string text;
+  for (const Tensor& input : inputs)
+    text += (text.empty() ? "" : ", ") + (input.defined() ? to_string(input.shape()) : "none");
+  return text;
+}
+
+// Forward: NaN is always an anomaly; ±inf is one when the inputs were all finite (an op that
+// only passes on an earlier infinity is not its cause) and the op was not asked for it.
+void check_forward_anomaly(const Tensor& output, const char* op,
+                           const std::vector<Tensor>& inputs, bool infinity_expected) {
+  bool inputs_finite = true;
+  for (const Tensor& input : inputs)
+    if (input.defined() && find_non_finite(input.values(), false).what) inputs_finite = false;
+  const NonFinite bad = find_non_finite(output.values(), infinity_expected || !inputs_finite);
+  if (!bad.what) return;
+  fail(std::string("anomaly: forward of '") + op + "' produced " + bad.what + " at element " +
+       std::to_string(bad.index) + " of its output of shape " + to_string(output.shape()) +
+       " (inputs of shapes " + input_shapes(inputs) + ")");
+}
+
+// Backward: any non-finite value in a gradient this node's closure wrote.
+void check_backward_anomaly(const Node& node) {
+  for (std::size_t k = 0; k < node.parents.size(); ++k) {
+    const NonFinite bad = find_non_finite(node.parents[k]->grad, false);
+    if (!bad.what) continue;
+    std::string shapes;
+    for (const auto& parent : node.parents)
+      shapes += (shapes.empty() ? "" : ", ") + to_string(parent->shape);
+    fail(std::string("anomaly: backward of '") + node.op + "' produced " + bad.what +
+         " at element " + std::to_string(bad.index) + " of the gradient of its input of shape " +
+         to_string(node.parents[k]->shape) + " (inputs that take gradients: " + shapes +
+         "; output " + to_string(node.shape) + ")");
+  }
+}
+
+}  // namespace
 
 // --- Node lifetime ---
 
 // Dropping the last handle of a deep chain would destroy parent after parent recursively.
 // Instead, a dying node hands its parents to a local stack; a parent that is about to die
 // too gives up its own parents first, so every node dies with nothing left to release.
-// Closures only capture tensors that are also in `parents`, so clearing a closure while
-// the parents are still held releases no node.
+// Closures only capture tensors that are also in `parents` (or leaves outside the graph),
+// so clearing a closure while the parents are still held releases no long chain.
 Node::~Node() {
   std::vector<std::shared_ptr<Node>> pending = std::move(parents);
   backward = nullptr;
@@ -43,23 +104,38 @@ Node::~Node() {
 // --- Recording ---
 
 Tensor record(Tensor output, const char* op, std::vector<Tensor> inputs,
-              std::function<void(const Node& self)> backward) {
+              std::function<void(const Node& self)> backward, Saves saves,
+              bool infinity_expected) {
+  if (anomaly_detection_enabled()) check_forward_anomaly(output, op, inputs, infinity_expected);
   if (!grad_enabled()) return output;
-  bool any = false;
-  for (const Tensor& input : inputs) any = any || (input.defined() && input.requires_grad());
-  if (!any) return output;
   Node& node = output.node_ref();
-  node.requires_grad = true;
-  node.op = op;
   for (const Tensor& input : inputs)
     if (input.defined() && input.requires_grad()) node.parents.push_back(input.node());
+  if (node.parents.empty()) return output;  // no input needs a gradient: no graph
+  node.requires_grad = true;
+  node.op = op;
   node.backward = std::move(backward);
+  if (saves == Saves::nothing) return output;
+  for (const Tensor& input : inputs)
+    if (input.defined()) node.saved_versions.emplace_back(input.node(), input.version());
+  node.saved_versions.emplace_back(output.node(), node.version);
   return output;
 }
+
+namespace {
+// The node whose closure backward() is running, so grad_buffer can tell a parent (an input
+// that required grad when the op ran) from an input that did not.
+thread_local const Node* running = nullptr;
+}  // namespace
 
 real* grad_buffer(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return nullptr;
   Node& node = t.node_ref();
+  if (running) {
+    bool parent = false;
+    for (const auto& p : running->parents) parent = parent || p.get() == &node;
+    if (!parent) return nullptr;  // made requires_grad only after the op ran
+  }
   if (node.grad.empty()) node.grad.assign(node.data.size(), 0);
   return node.grad.data();
 }
@@ -84,6 +160,15 @@ Tensor Tensor::grad() const {
   return make_tensor(node.grad, node.shape);
 }
 
+const real* Tensor::grad_data() const {
+  const Node& node = node_ref();
+  return node.grad.empty() ? nullptr : node.grad.data();
+}
+real* Tensor::mutable_grad_data() {
+  Node& node = node_ref();
+  return node.grad.empty() ? nullptr : node.grad.data();
+}
+
 void Tensor::zero_grad() {
   node_ref().grad.clear();
   node_ref().grad.shrink_to_fit();
@@ -98,8 +183,9 @@ Tensor Tensor::detach() const { return make_tensor(node_ref().data, shape()); }
 namespace {
 
 // Nodes reachable from root through parents, each after all of its parents, found with an
-// explicit stack so a chain of any depth is fine. The order holds owning pointers: releasing
-// a node's parent links during backward must not free a parent that is still to be visited.
+// explicit stack so a chain of any depth is fine. (Recursion would also work, until a
+// 100,000-op chain overflows the stack.) The order holds owning pointers: releasing a node's
+// parent links during backward must not free a parent that is still to be visited.
 std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
   std::vector<std::shared_ptr<Node>> order;
   std::unordered_set<Node*> visited{root.get()};
@@ -117,64 +203,136 @@ std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>
   return order;
 }
 
-}  // namespace
-
-void Tensor::backward(bool retain_graph) const { backward(Tensor(), retain_graph); }
-
-void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
-  Node& root = node_ref();
+void check_backward_call(const Node& root, const Tensor& gradient) {
   if (!root.requires_grad)
     fail("backward: this tensor does not require grad (no input of its graph requires grad, "
          "or it was computed under NoGradGuard)");
   if (!gradient.defined() && root.data.size() != 1)
     fail("backward: a gradient can be created implicitly only for a one-element output; this "
-         "output has shape " + crossgrad::to_string(root.shape) +
+         "output has shape " + to_string(root.shape) +
          ", so pass backward(gradient) with that shape");
   if (gradient.defined() && gradient.shape() != root.shape)
-    fail("backward: gradient of shape " + crossgrad::to_string(gradient.shape()) +
-         " does not match the output's shape " + crossgrad::to_string(root.shape));
+    fail("backward: gradient of shape " + to_string(gradient.shape()) +
+         " does not match the output's shape " + to_string(root.shape));
+}
 
-  std::vector<std::shared_ptr<Node>> order = topological_order(node_);
+void check_graph_not_freed(const std::vector<std::shared_ptr<Node>>& order) {
   for (const auto& node : order)
     if (node->graph_freed)
       fail(std::string("backward: the graph through '") + node->op +
            "' was already freed by an earlier backward(); call the first backward with "
            "retain_graph=true to go through it twice");
+}
 
-  // A non-leaf that retains its gradient still holds the previous call's: set it aside, so
-  // this call propagates only its own gradient, and add it back once the node has run.
-  std::unordered_map<const Node*, std::vector<real>> earlier;
+// A tensor this node's backward reads was written in place after the op ran (an optimizer
+// step, mutable_data(), set()): its gradient would silently use the new values.
+void check_saved_versions(const Node& node) {
+  for (const auto& [weak, version] : node.saved_versions) {
+    const std::shared_ptr<const Node> saved = weak.lock();
+    if (saved && saved->version != version)
+      fail(std::string("backward: a tensor of shape ") + to_string(saved->shape) +
+           " that '" + node.op + "' saved for its backward was modified in place after the " +
+           "op ran (version " + std::to_string(version) + ", now " +
+           std::to_string(saved->version) + "); compute the graph again after changing it");
+  }
+}
+
+// A non-leaf that retains its gradient still holds the previous call's. Set aside, this call
+// propagates only its own gradient; the earlier one is added back once the node has run.
+using EarlierGrads = std::unordered_map<const Node*, std::vector<real>>;
+EarlierGrads set_aside_retained_grads(const std::vector<std::shared_ptr<Node>>& order) {
+  EarlierGrads earlier;
   for (const auto& node : order)
     if (!node->is_leaf() && !node->grad.empty()) {
       earlier[node.get()] = std::move(node->grad);
       node->grad.clear();
     }
+  return earlier;
+}
 
+// After a node has run: its own gradient is dropped unless retained (then the earlier
+// call's is added back), and without retain_graph its closure and parent links go.
+void release_after_use(Node& node, bool retain_graph, EarlierGrads& earlier) {
+  if (!retain_graph) {  // release saved buffers and parent links as soon as they are used
+    node.backward = nullptr;
+    node.parents.clear();
+    node.saved_versions.clear();
+    node.graph_freed = true;
+  }
+  if (!node.retains_grad) {
+    node.grad.clear();
+    node.grad.shrink_to_fit();
+  } else if (auto it = earlier.find(&node); it != earlier.end()) {
+    if (node.grad.empty()) node.grad.assign(it->second.size(), 0);
+    for (std::size_t i = 0; i < node.grad.size(); ++i) node.grad[i] += it->second[i];
+  }
+}
+
+// Runs one node's closure, with grad_buffer knowing whose parents may receive gradients.
+void run_backward(const Node& node) {
+  struct Running {
+    explicit Running(const Node& node) { running = &node; }
+    ~Running() { running = nullptr; }
+  } scope(node);
+  node.backward(node);
+}
+
+}  // namespace
+
+void Tensor::backward(bool retain_graph) const { backward(Tensor(), retain_graph); }
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  check_backward_call(node_ref(), gradient);
+  std::vector<std::shared_ptr<Node>> order = topological_order(node_);
+  check_graph_not_freed(order);
+  EarlierGrads earlier = set_aside_retained_grads(order);
+
+  // d root / d root = 1 (or the given gradient), added: the root may retain a gradient.
   real* droot = grad_buffer(*this);
-  const real* seed = gradient.defined() ? gradient.data() : nullptr;
-  for (std::size_t i = 0; i < root.data.size(); ++i) droot[i] += seed ? seed[i] : real(1);
+  for (std::size_t i = 0; i < node_->data.size(); ++i)
+    droot[i] += gradient.defined() ? gradient.data()[i] : real(1);
 
-  // Children before parents: walk the order backwards, letting go of each node once done.
+  // Children before parents: walk the order backwards; each closure adds its node's
+  // gradient into its parents' (+=, since a value used twice gets a gradient from both).
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    std::shared_ptr<Node> node = std::move(*it);
+    std::shared_ptr<Node> node = std::move(*it);  // ours now: freed when no longer needed
     if (node->is_leaf()) continue;
-    if (!node->grad.empty() && node->backward) node->backward(*node);
-    if (!retain_graph) {  // release saved buffers and parent links as soon as they are used
-      node->backward = nullptr;
-      node->parents.clear();
-      node->graph_freed = true;
+    if (!node->grad.empty() && node->backward) {
+      check_saved_versions(*node);
+      run_backward(*node);
+      if (anomaly_detection_enabled()) check_backward_anomaly(*node);
     }
-    if (!node->retains_grad) {
-      node->grad.clear();
-      node->grad.shrink_to_fit();
-    } else if (auto it = earlier.find(node.get()); it != earlier.end()) {
-      if (node->grad.empty()) node->grad.assign(it->second.size(), 0);
-      for (std::size_t i = 0; i < node->grad.size(); ++i) node->grad[i] += it->second[i];
-    }
+    release_after_use(*node, retain_graph, earlier);
   }
 }
 
 // --- to_dot ---
+
+namespace {
+
+// "a | leaf | () | value 2.0000 | grad 3.0000": what a learner needs to tell boxes apart.
+std::string dot_label(const Node& node) {
+  std::string label = node.label.empty() ? "" : node.label + " | ";
+  label += node.is_leaf() ? (node.requires_grad ? "leaf" : "constant") : std::string(node.op);
+  label += " | " + to_string(node.shape);
+  char number[64];
+  if (node.data.size() == 1) {
+    std::snprintf(number, sizeof number, " | value %.4f", double(node.data[0]));
+    label += number;
+  }
+  if (node.grad.size() == 1) {
+    std::snprintf(number, sizeof number, " | grad %.4f", double(node.grad[0]));
+    label += number;
+  }
+  std::string escaped;  // record labels treat these as structure
+  for (char c : label) {
+    if (c == '"' || c == '{' || c == '}' || c == '<' || c == '>') escaped += '\\';
+    escaped += c;
+  }
+  return escaped;
+}
+
+}  // namespace
 
 std::string to_dot(const Tensor& root) {
   std::ostringstream out;
@@ -186,9 +344,7 @@ std::string to_dot(const Tensor& root) {
     const Node* node = stack.back();
     stack.pop_back();
     const std::size_t id = ids[node];
-    const std::string label = node->is_leaf() ? (node->requires_grad ? "leaf" : "constant")
-                                              : std::string(node->op);
-    out << "  n" << id << " [label=\"" << label << " | " << to_string(node->shape) << "\"];\n";
+    out << "  n" << id << " [label=\"" << dot_label(*node) << "\"];\n";
     for (const auto& parent : node->parents) {
       auto [it, inserted] = ids.emplace(parent.get(), ids.size());
       if (inserted) stack.push_back(parent.get());

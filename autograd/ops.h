@@ -4,6 +4,7 @@
 // gelu, embedding, ...) are composed from primitives and need no backward of their own.
 // Legend for shapes in comments: B batch, S source length, T target length, D d_model,
 // H heads, V vocabulary, N rows, C classes.
+// Read next: ops_elementwise.cpp (the simplest ops, and the pattern every op follows).
 #pragma once
 
 #include <cstdint>

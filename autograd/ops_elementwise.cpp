@@ -1,8 +1,8 @@
 // ops_elementwise.cpp — elementwise ops and activations, each forward with its backward.
 // The pattern every op follows: check inputs, compute the output, then
 // `record(output, name, inputs, closure)` where the closure reads the output's gradient
-// (self.grad) and adds into each input's gradient buffer. sub, div and gelu are composed.
-// Read next: ops_reduce.cpp.
+// (self.grad) and adds into each input's gradient buffer, skipping an input whose buffer is
+// nullptr (it takes no gradient). sub, div and gelu are composed. Read next: broadcast.h.
 #include <cmath>
 
 #include "autograd/broadcast.h"
@@ -24,11 +24,12 @@ Tensor map(const Tensor& x, F f) {
 // dx[i] += dy[i] * derivative(x[i], y[i]) — the backward of every unary op.
 template <class F>
 std::function<void(const Node&)> unary_backward(const Tensor& x, F derivative) {
-  return [x, derivative](const Node& y) {
+  return [x, derivative](const Node& self) {
     real* dx = grad_buffer(x);
+    if (!dx) return;
     const real* in = x.data();
-    for (std::size_t i = 0; i < y.data.size(); ++i)
-      dx[i] += y.grad[i] * derivative(in[i], y.data[i]);
+    for (std::size_t i = 0; i < self.data.size(); ++i)
+      dx[i] += self.grad[i] * derivative(in[i], self.data[i]);
   };
 }
 
@@ -51,29 +52,29 @@ Tensor zip(const Tensor& a, const Tensor& b, const char* op, F f) {
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = zip(a, b, "add", [](real u, real v) { return u + v; });
   // y = a + b; dy/da = 1, dy/db = 1 (summed over broadcast dimensions)
-  return record(y, "add", {a, b}, [a, b](const Node& y) {
+  return record(y, "add", {a, b}, [a, b](const Node& self) {
     real* da = grad_buffer(a);
     real* db = grad_buffer(b);
-    for_each_broadcast(y.shape, a.shape(), b.shape(),
+    for_each_broadcast(self.shape, a.shape(), b.shape(),
                        [&](std::size_t i, std::size_t ia, std::size_t ib) {
-                         if (da) da[ia] += y.grad[i];
-                         if (db) db[ib] += y.grad[i];
+                         if (da) da[ia] += self.grad[i];
+                         if (db) db[ib] += self.grad[i];
                        });
-  });
+  }, Saves::nothing);
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = zip(a, b, "mul", [](real u, real v) { return u * v; });
   // y = a * b; dy/da = b, dy/db = a
-  return record(y, "mul", {a, b}, [a, b](const Node& y) {
+  return record(y, "mul", {a, b}, [a, b](const Node& self) {
     real* da = grad_buffer(a);
     real* db = grad_buffer(b);
     const real* pa = a.data();
     const real* pb = b.data();
-    for_each_broadcast(y.shape, a.shape(), b.shape(),
+    for_each_broadcast(self.shape, a.shape(), b.shape(),
                        [&](std::size_t i, std::size_t ia, std::size_t ib) {
-                         if (da) da[ia] += y.grad[i] * pb[ib];
-                         if (db) db[ib] += y.grad[i] * pa[ia];
+                         if (da) da[ia] += self.grad[i] * pb[ib];
+                         if (db) db[ib] += self.grad[i] * pa[ia];
                        });
   });
 }
@@ -81,7 +82,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor neg(const Tensor& x) {
   // y = -x; dy/dx = -1
   return record(map(x, [](real v) { return -v; }), "neg", {x},
-                unary_backward(x, [](real, real) { return real(-1); }));
+                unary_backward(x, [](real, real) { return real(-1); }), Saves::nothing);
 }
 
 Tensor pow(const Tensor& x, real exponent) {

@@ -1,7 +1,7 @@
 // ops_matmul.cpp — matmul: (..., M, K) @ (..., K, N) -> (..., M, N), batch dims broadcast
 // like NumPy. Both operands need at least 2 dims (no 1-d vector promotion: reshape first).
 // The arithmetic is in gemm.h; backward calls it with transpose flags (dA = dC·Bᵀ,
-// dB = Aᵀ·dC), never copying a transposed operand. Read next: gemm.cpp.
+// dB = Aᵀ·dC), never copying a transposed operand. Read next: gemm.h.
 #include <algorithm>
 
 #include "autograd/broadcast.h"
@@ -14,23 +14,23 @@ namespace {
 
 // How one matmul maps onto gemm calls. Item i of the output batch multiplies matrix
 // a_item[i] of a by matrix b_item[i] of b (both repeat where their batch dims broadcast).
-struct Plan {
+struct MatmulPlan {
   std::size_t M = 0, K = 0, N = 0;
   Shape out_shape;
   std::size_t batch = 1;
   std::vector<std::size_t> a_item, b_item;
   // b is a single matrix and a is not broadcast: a's batch rows stack into one tall
   // (batch*M, K) matrix and the whole product is one gemm (Linear's x @ w.t()).
-  bool fold = false;
+  bool one_tall_gemm = false;
 };
 
-Plan make_plan(const Shape& a, const Shape& b) {
+MatmulPlan make_plan(const Shape& a, const Shape& b) {
   const std::string shapes = "matmul: shapes " + to_string(a) + " and " + to_string(b);
   if (a.size() < 2 || b.size() < 2)
     fail(shapes + ": matmul needs at least 2-d operands, got a " +
          std::to_string(std::min(a.size(), b.size())) +
          "-d tensor (reshape a vector into a (1,n) or (n,1) matrix)");
-  Plan plan;
+  MatmulPlan plan;
   plan.M = a[a.size() - 2];
   plan.K = a.back();
   plan.N = b.back();
@@ -48,7 +48,7 @@ Plan make_plan(const Shape& a, const Shape& b) {
   plan.batch = numel(out_batch);
   plan.out_shape = out_batch;
   plan.out_shape.insert(plan.out_shape.end(), {plan.M, plan.N});
-  plan.fold = numel(b_batch) == 1 && numel(a_batch) == plan.batch;
+  plan.one_tall_gemm = numel(b_batch) == 1 && numel(a_batch) == plan.batch;
   for_each_broadcast(out_batch, a_batch, b_batch, [&](std::size_t, std::size_t ia, std::size_t ib) {
     plan.a_item.push_back(ia);
     plan.b_item.push_back(ib);
@@ -56,17 +56,20 @@ Plan make_plan(const Shape& a, const Shape& b) {
   return plan;
 }
 
-// One gemm per item: out[i] (+)= op(left[left_item[i]]) op(right[right_item[i]]), where
-// matrices are `*_size` elements apart. Items writing the same output matrix (a gradient
-// summed over broadcast batch dims) go to successive rounds, so each round's outputs are
-// distinct and every sum runs in item order, whatever the thread count.
-struct Side {
+// One operand of a batched product: a stack of matrices `size` elements apart, each with
+// leading dimension ld, read transposed or not, item i reading matrix item[i].
+struct Operand {
   const real* data;
   std::size_t size, ld;
   bool trans;
   const std::vector<std::size_t>* item;  // nullptr: item i reads matrix i
 };
-void batched_products(std::size_t M, std::size_t N, std::size_t K, Side left, Side right,
+
+// One gemm per item: out[i] (+)= op(left[left_item[i]]) op(right[right_item[i]]). Items
+// writing the same output matrix (a gradient summed over broadcast batch dims) go to
+// successive rounds, so each round's outputs are distinct and every sum runs in item order,
+// whatever the thread count.
+void batched_products(std::size_t M, std::size_t N, std::size_t K, Operand left, Operand right,
                       real* out, const std::vector<std::size_t>* out_item, std::size_t batch,
                       bool accumulate) {
   const auto index = [](const std::vector<std::size_t>* item, std::size_t i) {
@@ -97,10 +100,10 @@ void batched_products(std::size_t M, std::size_t N, std::size_t K, Side left, Si
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  const Plan plan = make_plan(a.shape(), b.shape());
+  const MatmulPlan plan = make_plan(a.shape(), b.shape());
   const std::size_t M = plan.M, K = plan.K, N = plan.N, rows = plan.batch * M;
   std::vector<real> out(numel(plan.out_shape));
-  if (plan.fold) {  // (batch*M, K) @ (K, N)
+  if (plan.one_tall_gemm) {  // (batch*M, K) @ (K, N)
     gemm(false, false, rows, N, K, a.data(), K, b.data(), N, out.data(), N, false);
   } else {          // per item (M, K) @ (K, N)
     batched_products(M, N, K, {a.data(), M * K, K, false, &plan.a_item},
@@ -109,17 +112,17 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   // C = A B; dA = dC Bᵀ, dB = Aᵀ dC (each summed over the batch items that read it)
   return record(make_tensor(std::move(out), plan.out_shape), "matmul", {a, b},
-                [a, b, plan](const Node& y) {
+                [a, b, plan](const Node& self) {
     const std::size_t M = plan.M, K = plan.K, N = plan.N, rows = plan.batch * M;
-    const real* dc = y.grad.data();
+    const real* dc = self.grad.data();
     real* da = grad_buffer(a);
     real* db = grad_buffer(b);
-    if (plan.fold) {  // rows = batch*M
+    if (plan.one_tall_gemm) {  // rows = batch*M
       if (da) gemm(false, true, rows, K, N, dc, N, b.data(), N, da, K, true);  // (rows,N)·(N,K)
       if (db) gemm(true, false, K, N, rows, a.data(), K, dc, N, db, N, true);  // (K,rows)·(rows,N)
       return;
     }
-    const Side grad_out{dc, M * N, N, false, nullptr};
+    const Operand grad_out{dc, M * N, N, false, nullptr};
     if (da)  // dA (M, K) += dC (M, N) · Bᵀ (N, K)
       batched_products(M, K, N, grad_out, {b.data(), K * N, N, true, &plan.b_item}, da,
                        &plan.a_item, plan.batch, true);

@@ -2,7 +2,7 @@
 // dropout. Each could be composed from primitives, but composing is slow (a temporary per
 // step) or unstable (exp overflows), so each hand-writes its backward; the composed reference
 // of each lives in tests/test_ops_nn.cpp beside a test that the two agree. Each backward is
-// derived in docs/derivations.md under the op's name. Read next: ops_index.cpp.
+// derived in docs/derivations.md under the op's name. Read next: gradcheck.h.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -21,7 +21,7 @@ using Contiguous = std::integral_constant<std::size_t, 1>;
 // a compile-time 1, so lanes are contiguous and the loops vectorise. Other dims run the same
 // kernel with stride `inner`, slower for the cache but off the hot path (the model uses -1).
 template <class Kernel>
-void for_each_lane(const DimSplit& s, Kernel kernel) {
+void for_each_lane(const Lanes& s, Kernel kernel) {
   if (s.inner == 1) {
     for (std::size_t o = 0; o < s.outer; ++o) kernel(o * s.size, Contiguous());
     return;
@@ -58,7 +58,7 @@ real log_sum_exp_shifted(const real* x, std::size_t n, Stride stride, real shift
 // makes a fully masked row visible instead of silently attending to nothing.
 
 Tensor softmax(const Tensor& x, int dim) {
-  const DimSplit s = split_at(x.shape(), normalize_dim(dim, x.dim(), "softmax"));
+  const Lanes s = lanes_along(x.shape(), normalize_dim(dim, x.dim(), "softmax"));
   std::vector<real> out(x.numel());
   const real* in = x.data();
   for_each_lane(s, [&](std::size_t base, auto stride) {
@@ -73,22 +73,26 @@ Tensor softmax(const Tensor& x, int dim) {
     for (std::size_t k = 0; k < s.size; ++k) out[base + k * stride] *= inverse;
   });
   // y = e^x / Σe^x along dim; dx = y ⊙ (dy - Σ dy⊙y)
-  return record(make_tensor(std::move(out), x.shape()), "softmax", {x}, [x, s](const Node& y) {
-    real* dx = grad_buffer(x);
-    for_each_lane(s, [&](std::size_t base, auto stride) {
-      real dot = 0;
-      for (std::size_t k = 0; k < s.size; ++k)
-        dot += y.grad[base + k * stride] * y.data[base + k * stride];
-      for (std::size_t k = 0; k < s.size; ++k) {
-        const std::size_t i = base + k * stride;
-        dx[i] += y.data[i] * (y.grad[i] - dot);
-      }
-    });
-  });
+  return record(make_tensor(std::move(out), x.shape()), "softmax", {x},
+                [x, s](const Node& self) {
+                  real* dx = grad_buffer(x);
+                  if (!dx) return;
+                  const real* y = self.data.data();
+                  const real* dy = self.grad.data();
+                  for_each_lane(s, [&](std::size_t base, auto stride) {
+                    real dot = 0;
+                    for (std::size_t k = 0; k < s.size; ++k)
+                      dot += dy[base + k * stride] * y[base + k * stride];
+                    for (std::size_t k = 0; k < s.size; ++k) {
+                      const std::size_t i = base + k * stride;
+                      dx[i] += y[i] * (dy[i] - dot);
+                    }
+                  });
+                });
 }
 
 Tensor log_softmax(const Tensor& x, int dim) {
-  const DimSplit s = split_at(x.shape(), normalize_dim(dim, x.dim(), "log_softmax"));
+  const Lanes s = lanes_along(x.shape(), normalize_dim(dim, x.dim(), "log_softmax"));
   std::vector<real> out(x.numel());
   const real* in = x.data();
   for_each_lane(s, [&](std::size_t base, auto stride) {
@@ -100,14 +104,17 @@ Tensor log_softmax(const Tensor& x, int dim) {
   });
   // y = x - log Σe^x along dim; dx = dy - softmax(x) Σ dy, where softmax(x) = e^y
   return record(make_tensor(std::move(out), x.shape()), "log_softmax", {x},
-                [x, s](const Node& y) {
+                [x, s](const Node& self) {
                   real* dx = grad_buffer(x);
+                  if (!dx) return;
+                  const real* y = self.data.data();
+                  const real* dy = self.grad.data();
                   for_each_lane(s, [&](std::size_t base, auto stride) {
                     real total = 0;
-                    for (std::size_t k = 0; k < s.size; ++k) total += y.grad[base + k * stride];
+                    for (std::size_t k = 0; k < s.size; ++k) total += dy[base + k * stride];
                     for (std::size_t k = 0; k < s.size; ++k) {
                       const std::size_t i = base + k * stride;
-                      dx[i] += y.grad[i] - std::exp(y.data[i]) * total;
+                      dx[i] += dy[i] - std::exp(y[i]) * total;
                     }
                   });
                 });
@@ -180,10 +187,10 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& targ
   // loss = (1/n_valid) Σ_n Σ_c q_nc (-log p_nc) with q = (1-ε) one_hot(y) + ε/C;
   // dloss/dx_nc = (p_nc - q_nc) / n_valid  (Σ_c q_nc = 1), and 0 for ignored rows
   return record(make_tensor({loss}, {}), "cross_entropy", {logits},
-                [logits, targets, options, norm, valid, classes](const Node& y) {
+                [logits, targets, options, norm, valid, classes](const Node& self) {
                   real* dx = grad_buffer(logits);  // zeros even when no target counts
-                  if (valid == 0) return;
-                  const real scale = y.grad[0] / static_cast<real>(valid);
+                  if (!dx || valid == 0) return;
+                  const real scale = self.grad[0] / static_cast<real>(valid);
                   const real eps = options.label_smoothing;
                   for (std::size_t n = 0; n < targets.size(); ++n) {
                     if (targets[n] == options.ignore_index) continue;
@@ -234,7 +241,7 @@ void layer_norm_rows(const real* x, const real* w, const real* b, real eps, std:
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, real eps) {
   check_layer_norm(x, weight, bias, eps);
-  const DimSplit s = split_at(x.shape(), x.dim() - 1);  // x: (rows, D) with rows = s.outer
+  const Lanes s = lanes_along(x.shape(), x.dim() - 1);  // x: (rows, D) with rows = s.outer
   const std::size_t rows = s.outer, features = s.size;
   std::vector<real> out(x.numel()), mean(rows), rstd(rows);  // mean, rstd saved for backward
   layer_norm_rows(x.data(), weight.defined() ? weight.data() : nullptr,
@@ -243,7 +250,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, rea
   // y = x̂ w + b, x̂ = (x - μ) rstd; dx̂ = dy w; dx = rstd (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂));
   // dw = Σ_rows dy x̂; db = Σ_rows dy
   return record(make_tensor(std::move(out), x.shape()), "layer_norm", {x, weight, bias},
-                [x, weight, bias, mean, rstd, rows, features](const Node& y) {
+                [x, weight, bias, mean, rstd, rows, features](const Node& self) {
                   real* dx = grad_buffer(x);
                   real* dw = grad_buffer(weight);
                   real* db = grad_buffer(bias);
@@ -251,7 +258,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, rea
                   const auto n = static_cast<real>(features);
                   for (std::size_t r = 0; r < rows; ++r) {
                     const real* row = x.data() + r * features;
-                    const real* dy = y.grad.data() + r * features;
+                    const real* dy = self.grad.data() + r * features;
                     auto x_hat = [&](std::size_t d) { return (row[d] - mean[r]) * rstd[r]; };
                     real mean_dx_hat = 0, mean_dx_hat_x_hat = 0;
                     for (std::size_t d = 0; d < features; ++d) {
@@ -285,10 +292,12 @@ Tensor dropout(const Tensor& x, real p, bool training, Generator& gen) {
   }
   // y = x ⊙ m with m_i ∈ {0, 1/(1-p)}; dx = dy ⊙ m
   return record(make_tensor(std::move(out), x.shape()), "dropout", {x},
-                [x, mask](const Node& y) {
+                [x, mask](const Node& self) {
                   real* dx = grad_buffer(x);
-                  for (std::size_t i = 0; i < mask.size(); ++i) dx[i] += y.grad[i] * mask[i];
-                });
+                  if (!dx) return;
+                  for (std::size_t i = 0; i < mask.size(); ++i) dx[i] += self.grad[i] * mask[i];
+                },
+                Saves::nothing);
 }
 
 }  // namespace crossgrad

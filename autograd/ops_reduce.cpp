@@ -1,6 +1,6 @@
 // ops_reduce.cpp — reductions: sum and max (over everything or along one dim), mean composed
 // from sum, and argmax (not differentiable; greedy decoding uses it). A reduction along dim
-// sees x as (outer, size, inner) in row-major order (split_at) and reduces the middle.
+// sees x as (outer, size, inner) in row-major order (lanes_along) and reduces each lane.
 // Read next: ops_shape.cpp.
 #include <cmath>
 
@@ -25,7 +25,7 @@ bool beats(real candidate, real best) {
 
 // For every (outer, inner) position, the index k in [0, size) of the first maximum of
 // x[outer, k, inner]; laid out as (outer, inner). size must be positive.
-std::vector<std::size_t> first_max_indices(const real* x, DimSplit s) {
+std::vector<std::size_t> first_max_indices(const real* x, Lanes s) {
   std::vector<std::size_t> best(s.outer * s.inner, 0);
   for (std::size_t o = 0; o < s.outer; ++o) {
     const real* block = x + o * s.size * s.inner;
@@ -53,15 +53,16 @@ Tensor sum(const Tensor& x) {
   double total = 0;
   for (real v : x.values()) total += v;
   // y = Σ x; dy/dx = 1
-  return record(Tensor::scalar(real(total)), "sum", {x}, [x](const Node& y) {
+  return record(Tensor::scalar(real(total)), "sum", {x}, [x](const Node& self) {
     real* dx = grad_buffer(x);
-    for (std::size_t i = 0; i < x.numel(); ++i) dx[i] += y.grad[0];
-  });
+    if (!dx) return;
+    for (std::size_t i = 0; i < x.numel(); ++i) dx[i] += self.grad[0];
+  }, Saves::nothing);
 }
 
 Tensor sum(const Tensor& x, int dim, bool keepdim) {
   const std::size_t d = normalize_dim(dim, x.dim(), "sum");
-  const DimSplit s = split_at(x.shape(), d);
+  const Lanes s = lanes_along(x.shape(), d);
   std::vector<double> total(s.outer * s.inner, 0.0);  // (outer, inner)
   const real* in = x.data();
   for (std::size_t o = 0; o < s.outer; ++o)
@@ -71,13 +72,14 @@ Tensor sum(const Tensor& x, int dim, bool keepdim) {
   Tensor y = make_tensor(std::vector<real>(total.begin(), total.end()),
                          reduced_shape(x.shape(), d, keepdim));
   // y[o, i] = Σ_k x[o, k, i]; dx[o, k, i] = dy[o, i]
-  return record(y, "sum", {x}, [x, s](const Node& y) {
+  return record(y, "sum", {x}, [x, s](const Node& self) {
     real* dx = grad_buffer(x);
+    if (!dx) return;
     for (std::size_t o = 0; o < s.outer; ++o)
       for (std::size_t k = 0; k < s.size; ++k)
         for (std::size_t i = 0; i < s.inner; ++i)
-          dx[(o * s.size + k) * s.inner + i] += y.grad[o * s.inner + i];
-  });
+          dx[(o * s.size + k) * s.inner + i] += self.grad[o * s.inner + i];
+  }, Saves::nothing);
 }
 
 // --- mean: composed, so no backward of its own ---
@@ -99,14 +101,14 @@ Tensor max(const Tensor& x) {
   require_elements(x, x.numel(), "max", "all elements");
   const std::size_t best = first_max_indices(x.data(), {1, x.numel(), 1})[0];
   // y = max x; dy/dx = 1 at the first maximum, 0 elsewhere
-  return record(Tensor::scalar(x.data()[best]), "max", {x}, [x, best](const Node& y) {
-    grad_buffer(x)[best] += y.grad[0];
+  return record(Tensor::scalar(x.data()[best]), "max", {x}, [x, best](const Node& self) {
+    if (real* dx = grad_buffer(x)) dx[best] += self.grad[0];
   });
 }
 
 Tensor max(const Tensor& x, int dim, bool keepdim) {
   const std::size_t d = normalize_dim(dim, x.dim(), "max");
-  const DimSplit s = split_at(x.shape(), d);
+  const Lanes s = lanes_along(x.shape(), d);
   require_elements(x, s.size, "max", "dim " + std::to_string(dim));
   std::vector<std::size_t> best = first_max_indices(x.data(), s);  // (outer, inner)
   std::vector<real> out(best.size());
@@ -115,17 +117,18 @@ Tensor max(const Tensor& x, int dim, bool keepdim) {
       out[o * s.inner + i] = x.data()[(o * s.size + best[o * s.inner + i]) * s.inner + i];
   Tensor y = make_tensor(std::move(out), reduced_shape(x.shape(), d, keepdim));
   // y[o, i] = max_k x[o, k, i]; dx[o, k*, i] = dy[o, i] at the first maximum k*
-  return record(y, "max", {x}, [x, s, best = std::move(best)](const Node& y) {
+  return record(y, "max", {x}, [x, s, best = std::move(best)](const Node& self) {
     real* dx = grad_buffer(x);
+    if (!dx) return;
     for (std::size_t o = 0; o < s.outer; ++o)
       for (std::size_t i = 0; i < s.inner; ++i)
-        dx[(o * s.size + best[o * s.inner + i]) * s.inner + i] += y.grad[o * s.inner + i];
+        dx[(o * s.size + best[o * s.inner + i]) * s.inner + i] += self.grad[o * s.inner + i];
   });
 }
 
 std::vector<std::int64_t> argmax(const Tensor& x, int dim) {
   const std::size_t d = normalize_dim(dim, x.dim(), "argmax");
-  const DimSplit s = split_at(x.shape(), d);
+  const Lanes s = lanes_along(x.shape(), d);
   require_elements(x, s.size, "argmax", "dim " + std::to_string(dim));
   const std::vector<std::size_t> best = first_max_indices(x.data(), s);
   return std::vector<std::int64_t>(best.begin(), best.end());

@@ -68,7 +68,7 @@ void for_each_run(const Shape& out_shape, const std::vector<std::size_t>& in_str
 
 // out = (or +=) `in` read through in_strides, for every element of out_shape.
 template <bool kAccumulate>
-void gather_into(const real* in, const Shape& out_shape, const std::vector<std::size_t>& in_strides,
+void copy_strided_into(const real* in, const Shape& out_shape, const std::vector<std::size_t>& in_strides,
                  real* out) {
   for_each_run(out_shape, in_strides, [&](std::size_t o, std::size_t i, std::size_t n,
                                           std::size_t step) {
@@ -83,9 +83,10 @@ void gather_into(const real* in, const Shape& out_shape, const std::vector<std::
 }
 
 // y = x read through in_strides (a permutation, or 0 along broadcast dims), as a new tensor.
-Tensor gather(const Tensor& x, const Shape& out_shape, const std::vector<std::size_t>& in_strides) {
+Tensor copy_strided(const Tensor& x, const Shape& out_shape,
+                    const std::vector<std::size_t>& in_strides) {
   std::vector<real> out(numel(out_shape));
-  gather_into<false>(x.data(), out_shape, in_strides, out.data());
+  copy_strided_into<false>(x.data(), out_shape, in_strides, out.data());
   return make_tensor(std::move(out), out_shape);
 }
 
@@ -100,10 +101,11 @@ void scatter_add(const std::vector<real>& dy, const Shape& out_shape,
 
 // x's values under a new shape of the same size. y = x; dx = dy, element for element.
 Tensor with_shape(const Tensor& x, const Shape& shape, const char* op) {
-  return record(make_tensor(x.values(), shape), op, {x}, [x](const Node& y) {
+  return record(make_tensor(x.values(), shape), op, {x}, [x](const Node& self) {
     real* dx = grad_buffer(x);
-    for (std::size_t i = 0; i < y.grad.size(); ++i) dx[i] += y.grad[i];
-  });
+    if (!dx) return;
+    for (std::size_t i = 0; i < self.grad.size(); ++i) dx[i] += self.grad[i];
+  }, Saves::nothing);
 }
 
 // y = x with its dims reordered: y's dim d is x's dim perm[d].
@@ -119,23 +121,18 @@ Tensor permuted(const Tensor& x, const std::vector<std::size_t>& perm, const cha
   std::vector<std::size_t> back_strides(perm.size());
   for (std::size_t d = 0; d < perm.size(); ++d) back_strides[perm[d]] = y_strides[d];
   // y[..., i_d, ...] = x with i_d on dim perm[d]; dx = dy read through the inverse permutation
-  return record(gather(x, out_shape, in_strides), op, {x}, [x, back_strides](const Node& y) {
-    gather_into<true>(y.grad.data(), x.shape(), back_strides, grad_buffer(x));
-  });
-}
-
-template <class T>
-std::string list_to_string(const std::vector<T>& values) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < values.size(); ++i) s += (i ? "," : "") + std::to_string(values[i]);
-  return s + ")";
+  return record(copy_strided(x, out_shape, in_strides), op, {x},
+                [x, back_strides](const Node& self) {
+                  if (real* dx = grad_buffer(x))
+                    copy_strided_into<true>(self.grad.data(), x.shape(), back_strides, dx);
+                }, Saves::nothing);
 }
 
 // The shape reshape asks for, with its one -1 (if any) filled in from x's element count.
 Shape resolve_shape(const Shape& from, const std::vector<long>& request) {
   const std::string cannot = "reshape: cannot reshape " + to_string(from) + " of " +
                              std::to_string(numel(from)) + " elements into " +
-                             list_to_string(request);
+                             to_string(request);
   Shape shape(request.size());
   std::size_t known = 1, inferred = request.size();
   for (std::size_t i = 0; i < request.size(); ++i) {
@@ -189,7 +186,7 @@ Tensor transpose(const Tensor& x, int dim0, int dim1) {
 }
 
 Tensor permute(const Tensor& x, const std::vector<int>& dims) {
-  const std::string not_a_permutation = "permute: dims " + list_to_string(dims) +
+  const std::string not_a_permutation = "permute: dims " + to_string(dims) +
                                         " are not a permutation of the dims of shape " +
                                         to_string(x.shape());
   if (dims.size() != x.dim()) fail(not_a_permutation);
@@ -215,16 +212,17 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     fail("expand: shape " + to_string(from) + " cannot be broadcast to " + to_string(shape));
   const std::vector<std::size_t> in_strides = broadcast_strides(from, shape);
   // y = x repeated along broadcast dims; dx = dy summed over them
-  return record(gather(x, shape, in_strides), "expand", {x}, [x, in_strides](const Node& y) {
-    scatter_add(y.grad, y.shape, in_strides, grad_buffer(x));
-  });
+  return record(copy_strided(x, shape, in_strides), "expand", {x},
+                [x, in_strides](const Node& self) {
+                  if (real* dx = grad_buffer(x)) scatter_add(self.grad, self.shape, in_strides, dx);
+                }, Saves::nothing);
 }
 
 // --- Pieces along one dim: x seen as (outer, size, inner) ---
 
 Tensor slice(const Tensor& x, int dim, std::size_t start, std::size_t end) {
   const std::size_t d = normalize_dim(dim, x.dim(), "slice");
-  const DimSplit s = split_at(x.shape(), d);
+  const Lanes s = lanes_along(x.shape(), d);
   if (start > end || end > s.size)
     fail("slice: range [" + std::to_string(start) + ", " + std::to_string(end) +
          ") is not within dim " + std::to_string(dim) + " of size " + std::to_string(s.size) +
@@ -239,13 +237,14 @@ Tensor slice(const Tensor& x, int dim, std::size_t start, std::size_t end) {
   }
   Tensor y = make_tensor(std::move(out), shape);
   // y[o, k, i] = x[o, start + k, i]; dx[o, start + k, i] += dy[o, k, i]
-  return record(y, "slice", {x}, [x, s, start, block](const Node& y) {
+  return record(y, "slice", {x}, [x, s, start, block](const Node& self) {
     real* dx = grad_buffer(x);
+    if (!dx) return;
     for (std::size_t o = 0; o < s.outer; ++o) {
       real* to = dx + (o * s.size + start) * s.inner;
-      for (std::size_t j = 0; j < block; ++j) to[j] += y.grad[o * block + j];
+      for (std::size_t j = 0; j < block; ++j) to[j] += self.grad[o * block + j];
     }
-  });
+  }, Saves::nothing);
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int dim) {
@@ -264,7 +263,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
            "; they must match in every dim except dim " + std::to_string(d));
   }
   for (const Tensor& x : xs) shape[d] += x.shape()[d];
-  const DimSplit s = split_at(shape, d);
+  const Lanes s = lanes_along(shape, d);
   std::vector<real> out(numel(shape));
   // For each outer index, the pieces' blocks follow one another: (outer, [x0 | x1 | ...], inner).
   for (std::size_t o = 0, at = 0; o < s.outer; ++o)
@@ -274,15 +273,15 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
       at += block;
     }
   // y = [x0 | x1 | ...] along dim; each dx_k is its own block of dy
-  return record(make_tensor(std::move(out), shape), "concat", xs, [xs, d, s](const Node& y) {
+  return record(make_tensor(std::move(out), shape), "concat", xs, [xs, d, s](const Node& self) {
     for (std::size_t o = 0, at = 0; o < s.outer; ++o)
       for (const Tensor& x : xs) {
         const std::size_t block = x.shape()[d] * s.inner;
         if (real* dx = grad_buffer(x))
-          for (std::size_t j = 0; j < block; ++j) dx[o * block + j] += y.grad[at + j];
+          for (std::size_t j = 0; j < block; ++j) dx[o * block + j] += self.grad[at + j];
         at += block;
       }
-  });
+  }, Saves::nothing);
 }
 
 // Composed from slice, so no backward of its own.

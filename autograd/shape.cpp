@@ -8,15 +8,6 @@ namespace crossgrad {
 
 void fail(const std::string& message) { throw Error(message); }
 
-std::string to_string(const Shape& shape) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ",";
-    s += std::to_string(shape[i]);
-  }
-  return s + ")";
-}
-
 std::size_t numel(const Shape& shape) {
   std::size_t n = 1;
   for (std::size_t size : shape) {
@@ -54,8 +45,8 @@ std::size_t normalize_dim(int dim, std::size_t ndim, const char* op) {
   return static_cast<std::size_t>(dim < 0 ? dim + n : dim);
 }
 
-DimSplit split_at(const Shape& shape, std::size_t dim) {
-  DimSplit s{1, shape[dim], 1};
+Lanes lanes_along(const Shape& shape, std::size_t dim) {
+  Lanes s{1, shape[dim], 1};
   for (std::size_t i = 0; i < dim; ++i) s.outer *= shape[i];
   for (std::size_t i = dim + 1; i < shape.size(); ++i) s.inner *= shape[i];
   return s;

@@ -30,8 +30,16 @@ class Error : public std::invalid_argument {
 
 [[noreturn]] void fail(const std::string& message);
 
-std::string to_string(const Shape& shape);  // "(2,3)"; a scalar is "()"
-std::size_t numel(const Shape& shape);      // product of the sizes; 1 for a scalar
+// "(2,3)": a shape, or any list of sizes or dims (a reshape request, a permutation); the
+// shape of a scalar is "()".
+template <class Int>
+std::string to_string(const std::vector<Int>& values) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < values.size(); ++i)
+    text += (i ? "," : "") + std::to_string(values[i]);
+  return text + ")";
+}
+std::size_t numel(const Shape& shape);  // product of the sizes; 1 for a scalar
 
 // NumPy broadcasting: align trailing dimensions; sizes must match or one of them must be 1.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
@@ -39,11 +47,13 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 // Maps a possibly negative dim (-1 is the last) into [0, ndim), or throws naming the op.
 std::size_t normalize_dim(int dim, std::size_t ndim, const char* op);
 
-// Sizes around one dimension: a shape seen as (outer, size, inner) in row-major order.
-struct DimSplit {
+// A shape seen along one dimension, as (outer, size, inner) in row-major order: outer·inner
+// lanes of `size` elements each, element k of lane (o, i) at (o·size + k)·inner + i.
+// Softmax normalises each lane, sum(dim) adds it up, slice keeps part of it.
+struct Lanes {
   std::size_t outer, size, inner;
 };
-DimSplit split_at(const Shape& shape, std::size_t dim);
+Lanes lanes_along(const Shape& shape, std::size_t dim);
 
 // Row-major strides of a shape, and the strides with which `from` is read when broadcast
 // to `to` (0 along broadcast dimensions); used by elementwise ops and by reduce_to.

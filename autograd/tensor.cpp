@@ -37,8 +37,13 @@ Tensor Tensor::arange(real start, real end, real step) {
     fail("arange: start, end and step must be finite and step non-zero; got start " +
          std::to_string(start) + ", end " + std::to_string(end) + ", step " +
          std::to_string(step));
-  // Same count as PyTorch: ceil((end - start) / step), or none if the range is empty.
+  // Same count as PyTorch: ceil((end - start) / step), or none if the range is empty. A count
+  // that no vector could hold (arange(0, 1e30)) is an error, not an undefined cast.
   const double count = std::ceil((double(end) - double(start)) / double(step));
+  if (!(count <= double(std::vector<real>().max_size())))
+    fail("arange: start " + std::to_string(start) + ", end " + std::to_string(end) +
+         " and step " + std::to_string(step) + " give " + std::to_string(count) +
+         " elements, more than one tensor can hold");
   const std::size_t n = count > 0 ? static_cast<std::size_t>(count) : 0;
   std::vector<real> values(n);
   for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<real>(start + real(i) * step);
@@ -82,8 +87,18 @@ std::size_t Tensor::numel() const { return node_ref().data.size(); }
 std::size_t Tensor::size(int dim) const {
   return shape()[normalize_dim(dim, this->dim(), "size")];
 }
-real* Tensor::data() { return node_ref().data.data(); }
 const real* Tensor::data() const { return node_ref().data.data(); }
+real* Tensor::mutable_data() {
+  Node& node = node_ref();
+  ++node.version;
+  return node.data.data();
+}
+std::uint64_t Tensor::version() const { return node_ref().version; }
+Tensor& Tensor::set_label(std::string label) {
+  node_ref().label = std::move(label);
+  return *this;
+}
+const std::string& Tensor::label() const { return node_ref().label; }
 const std::vector<real>& Tensor::values() const& { return node_ref().data; }
 std::vector<real> Tensor::values() && { return node_ref().data; }
 
@@ -111,7 +126,7 @@ real Tensor::at(const std::vector<std::size_t>& index) const {
   return node_ref().data[flat_index(shape(), index)];
 }
 void Tensor::set(const std::vector<std::size_t>& index, real value) {
-  node_ref().data[flat_index(shape(), index)] = value;
+  mutable_data()[flat_index(shape(), index)] = value;
 }
 
 // --- Printing ---

@@ -5,6 +5,7 @@
 // Read next: graph.cpp (backward), then ops.h (the table of contents of every op).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -22,14 +23,22 @@ struct Node {
   std::vector<real> grad;  // empty until a gradient arrives, then the same size as data
   bool requires_grad = false;
   bool retains_grad = false;  // keep the gradient of a non-leaf after backward
+  std::string label;          // an optional name ("a", "loss") that to_dot shows
+  // Bumped by every write through Tensor::mutable_data() or set(). An op records the
+  // versions of the tensors its backward reads; backward() refuses to use a changed one.
+  std::uint64_t version = 0;
 
   // The graph. A leaf (made by a factory or by the user) has op == nullptr.
   const char* op = nullptr;
+  // The inputs that required grad when the op ran: the only ones backward sends gradients to.
   std::vector<std::shared_ptr<Node>> parents;
   // Reads this node's grad (and data, for ops whose derivative is their output) and adds
-  // into the parents' grads. It may capture parents and saved values, never its own node,
+  // into the parents' grads. It may capture inputs and saved values, never its own node,
   // so the graph has no reference cycles.
   std::function<void(const Node& self)> backward;
+  // The inputs (and this output) with their versions when the op ran, checked before
+  // `backward` reads them. Weak: the closure, not this list, keeps what it needs alive.
+  std::vector<std::pair<std::weak_ptr<const Node>, std::uint64_t>> saved_versions;
   bool graph_freed = false;  // backward ran without retain_graph; saved buffers are gone
 
   Node() = default;
@@ -63,20 +72,30 @@ class Tensor {
   std::size_t dim() const { return shape().size(); }
   std::size_t size(int dim) const;  // negative dims count from the end
   std::size_t numel() const;
-  real* data();
   const real* data() const;
+  // For writing in place (initialisers, optimizers, your own kernels). Every call bumps the
+  // tensor's version, so a backward that saved this tensor's old values refuses to run
+  // instead of silently using the new ones.
+  real* mutable_data();
   // The values, by reference; on a temporary (x.grad().values()) a copy, so it cannot dangle.
   const std::vector<real>& values() const&;
   std::vector<real> values() &&;
   real item() const;                                  // the value of a one-element tensor
   real at(const std::vector<std::size_t>& index) const;  // bounds-checked element access
-  void set(const std::vector<std::size_t>& index, real value);
+  void set(const std::vector<std::size_t>& index, real value);  // a write: bumps the version
+  std::uint64_t version() const;
+  // A name for pictures and messages: to_dot draws it in the tensor's box.
+  Tensor& set_label(std::string label);
+  const std::string& label() const;
 
   // Autograd.
   bool requires_grad() const;
   Tensor& requires_grad_(bool requires = true);  // only on leaves, like PyTorch
   Tensor grad() const;  // the accumulated gradient as a tensor; undefined if none yet
   void zero_grad();     // drop the accumulated gradient
+  // The accumulated gradient in place, for optimizers and clipping: nullptr if none yet.
+  const real* grad_data() const;
+  real* mutable_grad_data();
   Tensor detach() const;  // same values, a new leaf that does not require grad
   void retain_grad();     // keep this non-leaf's gradient after backward
   bool is_leaf() const;
@@ -142,16 +161,40 @@ bool grad_enabled();
 // --- For op authors (see ops_elementwise.cpp for the pattern) ---
 // A new leaf holding `data` with `shape`.
 Tensor make_tensor(std::vector<real> data, const Shape& shape);
+// What an op's backward reads besides its output's gradient: the values of its inputs and
+// output (mul, exp, matmul, ...), or nothing (add, sum, reshape, slice: linear ops). Only
+// saved values are version-checked, so an error names the op that would read a changed one.
+enum class Saves { values, nothing };
+
 // Records `output` as made by `op` from `inputs`: if grad mode is on and any input requires
 // grad, the output requires grad and keeps `backward`; otherwise the closure is dropped.
+// Which inputs get gradients is decided here, once: those that require grad now.
+// Under DetectAnomalyGuard, an output holding NaN, or ±inf computed from finite inputs,
+// throws here; `infinity_expected` allows ±inf (masked_fill's -inf is its purpose).
 // Returns `output` for convenience.
 Tensor record(Tensor output, const char* op, std::vector<Tensor> inputs,
-              std::function<void(const Node& self)> backward);
-// The gradient buffer of `t` (zero-filled on first use), or nullptr when `t` needs none.
+              std::function<void(const Node& self)> backward, Saves saves = Saves::values,
+              bool infinity_expected = false);
+// Inside a backward closure: the gradient buffer of input `t` (zero-filled on first use), or
+// nullptr when `t` gets no gradient (it did not require grad when the op ran, or no longer
+// does). Every closure checks for nullptr before writing.
 real* grad_buffer(const Tensor& t);
 
-// The graph that produced `root`, as Graphviz DOT: one box per node labelled with its op
-// and shape. Render with `dot -Tsvg graph.dot > graph.svg`.
+// While a DetectAnomalyGuard lives, the first op whose forward output or backward gradient
+// holds NaN or ±inf throws an Error naming the op, its input shapes and the direction (like
+// torch.autograd.detect_anomaly). It costs a scan of every output and gradient: for debugging.
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard();
+  ~DetectAnomalyGuard();
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+};
+bool anomaly_detection_enabled();
+
+// The graph that produced `root`, as Graphviz DOT: one box per node with its label (when
+// set), its op (or "leaf"/"constant"), its shape, and for a one-element tensor its value and
+// gradient. Render with `dot -Tsvg graph.dot > graph.svg` (Debian: apt-get install graphviz).
 std::string to_dot(const Tensor& root);
 
 }  // namespace crossgrad

@@ -5,7 +5,7 @@
 // any chunk) gets bit-identical results for any number of threads.
 // A thread done with its range checks for the next job for 100 us, yielding the CPU in
 // between, then sleeps on a condition variable: back-to-back jobs skip the slow wake-up
-// and an idle pool uses no CPU. Read next: gemm.h.
+// and an idle pool uses no CPU. Read next: ops_nn.cpp.
 #pragma once
 
 #include <cstddef>

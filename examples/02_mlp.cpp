@@ -33,7 +33,8 @@ int main() {
       NoGradGuard no_grad;  // the update itself is not part of any graph
       for (Tensor& p : params) {
         const Tensor g = p.grad();
-        for (std::size_t i = 0; i < p.numel(); ++i) p.data()[i] -= learning_rate * g.values()[i];
+        real* values = p.mutable_data();
+        for (std::size_t i = 0; i < p.numel(); ++i) values[i] -= learning_rate * g.values()[i];
       }
     }
     if (step % 250 == 0) std::cout << "step " << step << "  loss " << loss.item() << "\n";

@@ -1,6 +1,7 @@
 // module.cpp — the module tree (names, train/eval, summary) and the initialisers.
 #include "nn/module.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ostream>
 
@@ -104,15 +105,17 @@ std::ostream& operator<<(std::ostream& out, const Module& module) {
 // --- Initialisation: written straight into the leaf's data, recording no graph ---
 
 void uniform_(Tensor& t, real low, real high, Generator& gen) {
-  for (real& v : t.node_ref().data) v = gen.uniform(low, high);
+  real* values = t.mutable_data();
+  for (std::size_t i = 0; i < t.numel(); ++i) values[i] = gen.uniform(low, high);
 }
 
 void normal_(Tensor& t, real mean, real stddev, Generator& gen) {
-  for (real& v : t.node_ref().data) v = gen.normal(mean, stddev);
+  real* values = t.mutable_data();
+  for (std::size_t i = 0; i < t.numel(); ++i) values[i] = gen.normal(mean, stddev);
 }
 
 void constant_(Tensor& t, real value) {
-  for (real& v : t.node_ref().data) v = value;
+  std::fill_n(t.mutable_data(), t.numel(), value);
 }
 
 void xavier_uniform_(Tensor& t, Generator& gen) {

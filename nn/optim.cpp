@@ -66,12 +66,13 @@ void Optimizer::step() {
   NoGradGuard no_grad;  // updates are not part of any graph
   const std::vector<std::string> names = buffer_names();
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    Node& node = parameters_[i].node_ref();
-    if (node.grad.empty()) continue;  // no gradient this step: no update, state untouched
+    Tensor& p = parameters_[i];
+    const real* grad = p.grad_data();
+    if (!grad) continue;  // no gradient this step: no update, state untouched
     ParamState& state = states_[i];
-    if (state.step == 0) state.buffers.assign(names.size(), std::vector<real>(node.data.size(), 0));
+    if (state.step == 0) state.buffers.assign(names.size(), std::vector<real>(p.numel(), 0));
     ++state.step;
-    update(node.data.data(), node.grad.data(), node.data.size(), state);
+    update(p.mutable_data(), grad, p.numel(), state);
   }
   ++step_count_;
 }
@@ -231,14 +232,16 @@ double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
     fail("clip_grad_norm: max_norm must be positive and finite, got " + std::to_string(max_norm));
   double sum_of_squares = 0;
   for (const Tensor& p : parameters)
-    for (const real g : p.node_ref().grad) sum_of_squares += static_cast<double>(g) * g;
+    if (const real* grad = p.grad_data())
+      for (std::size_t i = 0; i < p.numel(); ++i) sum_of_squares += double(grad[i]) * grad[i];
   const double norm = std::sqrt(sum_of_squares);
   if (!std::isfinite(norm)) return norm;  // the caller decides; scaling would spread NaN
   const double coefficient = max_norm / (norm + 1e-6);
   if (coefficient < 1) {
     const real scale = static_cast<real>(coefficient);
-    for (const Tensor& p : parameters)
-      for (real& g : p.node_ref().grad) g *= scale;
+    for (Tensor p : parameters)  // a handle: scales the parameter's own gradient
+      if (real* grad = p.mutable_grad_data())
+        for (std::size_t i = 0; i < p.numel(); ++i) grad[i] *= scale;
   }
   return norm;
 }

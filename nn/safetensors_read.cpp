@@ -272,11 +272,11 @@ LoadReport load_into(const NamedTensors& parameters, const NamedTensors& loaded,
   for (const auto& entry : loaded)
     if (!used.count(entry.first)) report.unexpected.push_back(entry.first);
   fail_on_problems(report, mismatches, strict);
-  for (const auto& [name, parameter] : parameters) {
+  for (auto [name, parameter] : parameters) {  // a handle: the copy shares the values
     const auto it = by_name.find(name);
     if (it == by_name.end()) continue;
     std::copy(it->second->values().begin(), it->second->values().end(),
-              parameter.node_ref().data.begin());
+              parameter.mutable_data());
   }
   return report;
 }

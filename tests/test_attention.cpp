@@ -30,9 +30,9 @@ TEST_CASE("MultiHeadAttention: one head with identity projections, by hand") {
   nn::MultiHeadAttention attention(2, 1, gen);
   // in_proj = [I; I; I], out_proj = I, zero biases: q = k = v = x and the output is the context.
   std::vector<real> identity3 = {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1};
-  std::copy(identity3.begin(), identity3.end(), attention.in_proj_weight().data());
+  std::copy(identity3.begin(), identity3.end(), attention.in_proj_weight().mutable_data());
   std::vector<real> identity = {1, 0, 0, 1};
-  std::copy(identity.begin(), identity.end(), attention.out_proj().weight().data());
+  std::copy(identity.begin(), identity.end(), attention.out_proj().weight().mutable_data());
   const Tensor x = Tensor::from({1, 0, 0, 1}, {1, 2, 2});
   // scores = x xᵀ / √2 = [[0.7071, 0], [0, 0.7071]];
   // softmax(0.7071, 0) = (e^0.7071, 1) / (e^0.7071 + 1) = (0.6697615, 0.3302385)

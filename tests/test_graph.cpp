@@ -151,3 +151,189 @@ TEST_CASE("to_dot draws the graph with op names and shapes") {
     ++leaf_boxes;
   CHECK(leaf_boxes == 2);
 }
+
+TEST_CASE("to_dot names leaves and shows the value and gradient of one-element tensors") {
+  Tensor a = Tensor::scalar(2, true).set_label("a");
+  Tensor b = Tensor::scalar(-3, true).set_label("b");
+  Tensor c = (a * b).set_label("c");
+  c.backward(/*retain_graph=*/true);  // without it, backward frees the graph it walked
+  const std::string dot = to_dot(c);
+  CHECK(dot.find("a | leaf | () | value 2.0000 | grad -3.0000") != std::string::npos);
+  CHECK(dot.find("b | leaf | () | value -3.0000 | grad 2.0000") != std::string::npos);
+  CHECK(dot.find("c | mul | () | value -6.0000") != std::string::npos);
+  CHECK(a.label() == "a");
+}
+
+// --- An input that stops requiring grad: no gradient, and no crash ---
+
+namespace {
+
+// Every op once, as a function of x (3, 4) that requires grad. Each result is reduced to a
+// scalar loss by the test.
+using OpOfX = Tensor (*)(const Tensor&);
+const std::vector<std::pair<const char*, OpOfX>>& every_op() {
+  static const std::vector<std::pair<const char*, OpOfX>> ops = {
+      {"neg", [](const Tensor& x) { return -x; }},
+      {"exp", [](const Tensor& x) { return exp(x); }},
+      {"log", [](const Tensor& x) { return log(abs(x) + 1); }},
+      {"sqrt", [](const Tensor& x) { return sqrt(abs(x) + 1); }},
+      {"pow", [](const Tensor& x) { return pow(x, 3); }},
+      {"relu", [](const Tensor& x) { return relu(x); }},
+      {"tanh", [](const Tensor& x) { return tanh(x); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"gelu", [](const Tensor& x) { return gelu(x); }},
+      {"add", [](const Tensor& x) { return x + Tensor::ones({4}); }},
+      {"mul", [](const Tensor& x) { return x * Tensor::ones({3, 1}); }},
+      {"div", [](const Tensor& x) { return Tensor::ones({4}) / (x * x + 1); }},
+      {"sum", [](const Tensor& x) { return x.sum(); }},
+      {"sum(dim)", [](const Tensor& x) { return x.sum(1); }},
+      {"mean", [](const Tensor& x) { return x.mean(0, true); }},
+      {"max", [](const Tensor& x) { return x.max(); }},
+      {"max(dim)", [](const Tensor& x) { return x.max(1); }},
+      {"reshape", [](const Tensor& x) { return x.reshape({2, 6}); }},
+      {"transpose", [](const Tensor& x) { return x.t(); }},
+      {"permute", [](const Tensor& x) { return x.unsqueeze(0).permute({2, 0, 1}); }},
+      {"squeeze", [](const Tensor& x) { return x.unsqueeze(1).squeeze(1); }},
+      {"expand", [](const Tensor& x) { return x.expand({2, 3, 4}); }},
+      {"slice", [](const Tensor& x) { return x.slice(1, 1, 3); }},
+      {"concat", [](const Tensor& x) { return concat({x, x}, 0); }},
+      {"split", [](const Tensor& x) { return split(x, 2, 1)[1]; }},
+      {"index_select", [](const Tensor& x) { return index_select(x, 0, {2, 0, 2}); }},
+      {"embedding", [](const Tensor& x) { return embedding(x, {1, 1, 0}, {3}); }},
+      {"masked_fill", [](const Tensor& x) { return x.masked_fill(Tensor::ones({4}), 0); }},
+      {"matmul", [](const Tensor& x) { return x.matmul(Tensor::ones({4, 2})); }},
+      {"softmax", [](const Tensor& x) { return x.softmax(-1); }},
+      {"log_softmax", [](const Tensor& x) { return x.log_softmax(0); }},
+      {"cross_entropy", [](const Tensor& x) { return cross_entropy(x, {0, 3, 1}); }},
+      {"layer_norm", [](const Tensor& x) { return layer_norm(x, Tensor(), Tensor()); }},
+      {"dropout", [](const Tensor& x) {
+         Generator gen(1);
+         return dropout(x, 0.5, true, gen);
+       }},
+  };
+  return ops;
+}
+
+}  // namespace
+
+TEST_CASE("backward: a leaf that stops requiring grad after use gets no gradient, for every op") {
+  for (const auto& [name, op] : every_op()) {
+    INFO("op " << name);
+    Tensor x = Tensor::randn({3, 4}, default_generator(), true);
+    const Tensor loss = (op(x) * op(x)).sum();  // x on two paths
+    x.requires_grad_(false);                    // as PyTorch: the graph then skips it
+    loss.backward();
+    CHECK_FALSE(x.grad().defined());
+  }
+}
+
+TEST_CASE("backward: which inputs take gradients is decided when the op runs") {
+  Tensor x = Tensor::from({1, 2}, {2}, true);
+  Tensor w = Tensor::from({3, 4}, {2});
+  Tensor loss = (x * w).sum();
+  w.requires_grad_(true);  // too late for this graph: w is not one of its inputs
+  loss.backward();
+  check_values(x.grad(), {3, 4});
+  CHECK_FALSE(w.grad().defined());
+  // In a two-input op, the input that still requires grad still gets its gradient.
+  Tensor a = Tensor::from({1, 2}, {2}, true);
+  Tensor b = Tensor::from({5, 6}, {2}, true);
+  Tensor product = (a * b).sum();
+  a.requires_grad_(false);
+  product.backward();
+  CHECK_FALSE(a.grad().defined());
+  check_values(b.grad(), {1, 2});
+}
+
+// --- Version counter: a saved tensor changed in place ---
+
+TEST_CASE("backward refuses a saved input that was changed in place, naming the op and shape") {
+  Tensor x = Tensor::from({1, 2, 3}, {3}, true);
+  Tensor loss = exp(x).sum();
+  CHECK(x.version() == 0);
+  x.mutable_data()[0] = 5;  // exp's backward reads e^x: it would use e^5 for e^1
+  CHECK(x.version() == 1);
+  CHECK_THROWS_WITH_AS(loss.backward(),
+                       doctest::Contains("tensor of shape (3) that 'exp' saved for its backward "
+                                         "was modified in place"),
+                       Error);
+  SUBCASE("set() is a write too") {
+    Tensor w = Tensor::from({1, 2}, {1, 2}, true);
+    Tensor y = Tensor::from({3, 4}, {2, 1}, true);
+    Tensor product = w.matmul(y).sum();
+    w.set({0, 1}, 7);
+    CHECK_THROWS_WITH_AS(product.backward(), doctest::Contains("'matmul' saved"), Error);
+  }
+  SUBCASE("an op's own output changed in place") {
+    Tensor t = tanh(x);
+    Tensor total = t.sum();
+    t.mutable_data()[1] = 0;  // tanh's backward reads its output: 1 - y²
+    CHECK_THROWS_WITH_AS(total.backward(), doctest::Contains("'tanh' saved"), Error);
+  }
+  SUBCASE("reading is not writing, and a new graph sees the new values") {
+    Tensor y = Tensor::from({1, 2}, {2}, true);
+    Tensor again = exp(y).sum();
+    const Tensor& read_only = y;
+    CHECK(read_only.data()[0] == 1);
+    CHECK(y.at({1}) == 2);
+    CHECK(y.version() == 0);
+    again.backward();  // no write happened: fine
+    y.mutable_data()[0] = 0;
+    y.zero_grad();
+    exp(y).sum().backward();  // recorded after the write: fine
+    check_values(y.grad(), {1, std::exp(2.0)});
+  }
+}
+
+// --- Anomaly mode ---
+
+TEST_CASE("DetectAnomalyGuard: log(0) throws in the forward, naming the op") {
+  const Tensor zero = Tensor::from({1, 0}, {2}, true);
+  CHECK(std::isinf(log(zero).values()[1]));  // without the guard: -inf, as in PyTorch
+  {
+    DetectAnomalyGuard guard;
+    CHECK(anomaly_detection_enabled());
+    CHECK_THROWS_WITH_AS(log(zero),
+                         doctest::Contains("anomaly: forward of 'log' produced -inf at element 1 "
+                                           "of its output of shape (2)"),
+                         Error);
+    // NaN from finite input: log of a negative number.
+    CHECK_THROWS_WITH_AS(log(Tensor::from({-1}, {1})), doctest::Contains("produced NaN"), Error);
+    // masked_fill's -inf is its purpose, and softmax turns it into an exact 0: no anomaly.
+    const Tensor scores = Tensor::from({1, 2, 3}, {3}, true);
+    const Tensor weights = scores.masked_fill(Tensor::from({0, 0, 1}, {3}), -INFINITY).softmax(0);
+    CHECK(weights.values()[2] == 0);
+    weights.sum().backward();
+  }
+  CHECK_FALSE(anomaly_detection_enabled());
+}
+
+TEST_CASE("DetectAnomalyGuard: an infinite gradient throws in the backward, naming the op") {
+  Tensor x = Tensor::from({4, 0}, {2}, true);
+  DetectAnomalyGuard guard;
+  Tensor loss = sqrt(x).sum();  // √0 = 0 is fine; its slope 1/(2√0) is not
+  CHECK_THROWS_WITH_AS(loss.backward(),
+                       doctest::Contains("anomaly: backward of 'sqrt' produced inf at element 1 "
+                                         "of the gradient of its input of shape (2)"),
+                       Error);
+}
+
+TEST_CASE("DetectAnomalyGuard: a learning rate too large is caught at the first overflow") {
+  // Fit y = 2x with one weight by gradient descent at lr 10: every step multiplies the error
+  // by about -59, so within a few dozen steps the float values overflow.
+  const Tensor x = Tensor::from({1, 2, 3}, {3});
+  const Tensor y = Tensor::from({2, 4, 6}, {3});
+  auto train = [&](int steps) {
+    Tensor w = Tensor::from({0.5}, {1}, true);
+    for (int step = 0; step < steps; ++step) {
+      Tensor loss = pow(x * w - y, 2).mean();
+      w.zero_grad();
+      loss.backward();
+      w.mutable_data()[0] -= real(10) * w.grad().item();
+    }
+    return w.item();
+  };
+  CHECK_FALSE(std::isfinite(train(300)));  // without the guard: a silent NaN
+  DetectAnomalyGuard guard;
+  CHECK_THROWS_WITH_AS(train(300), doctest::Contains("anomaly: "), Error);
+}

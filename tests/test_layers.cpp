@@ -11,7 +11,7 @@ namespace {
 
 void fill(Tensor t, const std::vector<real>& values) {
   REQUIRE(values.size() == t.numel());
-  std::copy(values.begin(), values.end(), t.data());
+  std::copy(values.begin(), values.end(), t.mutable_data());
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ TEST_CASE("Module: named_parameters yields dotted names, own parameters first") 
   CHECK(tree.parameters().size() == 5);
   for (const Tensor& p : tree.parameters()) CHECK(p.requires_grad());
   // The handles are the live parameters: writing through one changes the module.
-  tree.named_parameters()[1].second.data()[0] = 42;
+  tree.named_parameters()[1].second.mutable_data()[0] = 42;
   CHECK(tree.proj.weight().data()[0] == 42);
   const auto children = tree.named_children();
   REQUIRE(children.size() == 2);

@@ -259,7 +259,7 @@ TEST_CASE("shape ops return fresh tensors: writing to the result leaves the inpu
   const Tensor x = two_by_three();
   for (Tensor y : {reshape(x, {6}), unsqueeze(x, 0), transpose(x, 0, 1), expand(x, {1, 2, 3}),
                    slice(x, 0, 0, 1), concat({x}, 0), split(x, 2, 1)[0]}) {
-    y.data()[0] = 100;
+    y.mutable_data()[0] = 100;
     CHECK(x.at({0, 0}) == 1);
   }
 }

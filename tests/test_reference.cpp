@@ -166,7 +166,7 @@ TEST_CASE("reference: the comparison notices a weight moved by 1e-3") {
   // Without this, a comparison that looked at the wrong tensors could pass vacuously.
   OurRun run([](nn::Seq2SeqTransformer& model) {
     for (auto& [name, parameter] : model.named_parameters())
-      if (name == "transformer.encoder.layers.1.norm1.bias") parameter.data()[0] += real(1e-3);
+      if (name == "transformer.encoder.layers.1.norm1.bias") parameter.mutable_data()[0] += real(1e-3);
   });
   const double logits_diff = max_abs_difference(run.logits, entry(run.reference, "logits"));
   CHECK(logits_diff > 10 * kTolerance);

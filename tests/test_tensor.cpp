@@ -67,6 +67,11 @@ TEST_CASE("element access and item() check their arguments") {
                        doctest::Contains("3 values cannot fill shape (2,2)"), Error);
   CHECK_THROWS_WITH_AS(Tensor().shape(), doctest::Contains("undefined"), Error);
   CHECK_THROWS_AS(Tensor::arange(0, 1, 0), std::invalid_argument);
+  // A count no size_t holds used to be cast anyway (undefined behaviour): now an error.
+  CHECK_THROWS_WITH_AS(Tensor::arange(0, real(1e30)),
+                       doctest::Contains("more than one tensor can hold"), Error);
+  CHECK_THROWS_WITH_AS(Tensor::arange(0, 1, real(1e-30)),
+                       doctest::Contains("arange: start 0"), Error);
 }
 
 TEST_CASE("tensors print like PyTorch") {

@@ -30,8 +30,10 @@ nn::TransformerConfig tiny_config(real dropout = 0) {
 // (zero biases, LayerNorm's ones and zeros).
 void jitter(const nn::Module& module, std::uint64_t seed) {
   Generator gen(seed);
-  for (Tensor p : module.parameters())
-    for (std::size_t i = 0; i < p.numel(); ++i) p.data()[i] += gen.uniform(-0.2, 0.2);
+  for (Tensor p : module.parameters()) {
+    real* values = p.mutable_data();
+    for (std::size_t i = 0; i < p.numel(); ++i) values[i] += gen.uniform(-0.2, 0.2);
+  }
 }
 
 void expect_all(const nn::Module& module, bool training) {

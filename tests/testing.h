@@ -68,7 +68,8 @@ inline Tensor random_input(const crossgrad::Shape& shape, std::uint64_t seed = 1
 // does not run at a special point (zero biases, LayerNorm's ones).
 inline void randomize(Tensor t, std::uint64_t seed, real bound) {
   crossgrad::Generator gen(seed);
-  for (std::size_t i = 0; i < t.numel(); ++i) t.data()[i] = gen.uniform(-bound, bound);
+  real* values = t.mutable_data();
+  for (std::size_t i = 0; i < t.numel(); ++i) values[i] = gen.uniform(-bound, bound);
 }
 
 // Asserts t's values equal `expected` within a float32-friendly tolerance.
