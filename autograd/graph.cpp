@@ -2,6 +2,7 @@
 // This is the whole of reverse-mode differentiation: sort the graph so every node comes
 // after its parents, then walk it backwards calling each node's closure once.
 // Read next: ops.h (the table of contents of every op), then ops_elementwise.cpp.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -34,7 +35,8 @@ struct NonFinite {
   const char* what = nullptr;
   std::size_t index = 0;
 };
-NonFinite find_non_finite(const std::vector<real>& values, bool nan_only) {
+template <class Values>  // a Span or a Buffer
+NonFinite find_non_finite(const Values& values, bool nan_only) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (std::isnan(values[i])) return {"NaN", i};
     if (!nan_only && std::isinf(values[i])) return {values[i] > 0 ? "inf" : "-inf", i};
@@ -55,8 +57,10 @@ void check_forward_anomaly(const Tensor& output, const char* op,
                            const std::vector<Tensor>& inputs, bool infinity_expected) {
   bool inputs_finite = true;
   for (const Tensor& input : inputs)
-    if (input.defined() && find_non_finite(input.values(), false).what) inputs_finite = false;
-  const NonFinite bad = find_non_finite(output.values(), infinity_expected || !inputs_finite);
+    if (input.defined() && find_non_finite(input.node_ref().data, false).what)
+      inputs_finite = false;
+  const NonFinite bad =
+      find_non_finite(output.node_ref().data, infinity_expected || !inputs_finite);
   if (!bad.what) return;
   fail(std::string("anomaly: forward of '") + op + "' produced " + bad.what + " at element " +
        std::to_string(bad.index) + " of its output of shape " + to_string(output.shape()) +
@@ -118,7 +122,7 @@ Tensor record(Tensor output, const char* op, std::vector<Tensor> inputs,
   if (saves == Saves::nothing) return output;
   for (const Tensor& input : inputs)
     if (input.defined()) node.saved_versions.emplace_back(input.node(), input.version());
-  node.saved_versions.emplace_back(output.node(), node.version);
+  node.saved_versions.emplace_back(output.node(), output.version());
   return output;
 }
 
@@ -136,7 +140,7 @@ real* grad_buffer(const Tensor& t) {
     for (const auto& p : running->parents) parent = parent || p.get() == &node;
     if (!parent) return nullptr;  // made requires_grad only after the op ran
   }
-  if (node.grad.empty()) node.grad.assign(node.data.size(), 0);
+  if (node.grad.empty()) node.grad = Buffer::zeros(node.data.size());
   return node.grad.data();
 }
 
@@ -157,7 +161,9 @@ Tensor& Tensor::requires_grad_(bool requires) {
 Tensor Tensor::grad() const {
   const Node& node = node_ref();
   if (node.grad.empty()) return Tensor();
-  return make_tensor(node.grad, node.shape);
+  Tensor copy = Tensor::empty(node.shape);
+  std::copy(node.grad.begin(), node.grad.end(), copy.node_ref().data.data());
+  return copy;
 }
 
 const real* Tensor::grad_data() const {
@@ -169,14 +175,11 @@ real* Tensor::mutable_grad_data() {
   return node.grad.empty() ? nullptr : node.grad.data();
 }
 
-void Tensor::zero_grad() {
-  node_ref().grad.clear();
-  node_ref().grad.shrink_to_fit();
-}
+void Tensor::zero_grad() { node_ref().grad.reset(); }
 
 void Tensor::retain_grad() { node_ref().retains_grad = true; }
 
-Tensor Tensor::detach() const { return make_tensor(node_ref().data, shape()); }
+Tensor Tensor::detach() const { return make_view(*this, shape()); }
 
 // --- backward() ---
 
@@ -229,24 +232,22 @@ void check_graph_not_freed(const std::vector<std::shared_ptr<Node>>& order) {
 void check_saved_versions(const Node& node) {
   for (const auto& [weak, version] : node.saved_versions) {
     const std::shared_ptr<const Node> saved = weak.lock();
-    if (saved && saved->version != version)
+    if (saved && saved->storage->version != version)
       fail(std::string("backward: a tensor of shape ") + to_string(saved->shape) +
            " that '" + node.op + "' saved for its backward was modified in place after the " +
            "op ran (version " + std::to_string(version) + ", now " +
-           std::to_string(saved->version) + "); compute the graph again after changing it");
+           std::to_string(saved->storage->version) +
+           "); compute the graph again after changing it");
   }
 }
 
 // A non-leaf that retains its gradient still holds the previous call's. Set aside, this call
 // propagates only its own gradient; the earlier one is added back once the node has run.
-using EarlierGrads = std::unordered_map<const Node*, std::vector<real>>;
+using EarlierGrads = std::unordered_map<const Node*, Buffer>;
 EarlierGrads set_aside_retained_grads(const std::vector<std::shared_ptr<Node>>& order) {
   EarlierGrads earlier;
   for (const auto& node : order)
-    if (!node->is_leaf() && !node->grad.empty()) {
-      earlier[node.get()] = std::move(node->grad);
-      node->grad.clear();
-    }
+    if (!node->is_leaf() && !node->grad.empty()) earlier[node.get()] = std::move(node->grad);
   return earlier;
 }
 
@@ -260,10 +261,9 @@ void release_after_use(Node& node, bool retain_graph, EarlierGrads& earlier) {
     node.graph_freed = true;
   }
   if (!node.retains_grad) {
-    node.grad.clear();
-    node.grad.shrink_to_fit();
+    node.grad.reset();
   } else if (auto it = earlier.find(&node); it != earlier.end()) {
-    if (node.grad.empty()) node.grad.assign(it->second.size(), 0);
+    if (node.grad.empty()) node.grad = Buffer::zeros(it->second.size());
     for (std::size_t i = 0; i < node.grad.size(); ++i) node.grad[i] += it->second[i];
   }
 }

@@ -15,10 +15,11 @@ namespace {
 // y[i] = f(x[i]) as a new tensor of x's shape.
 template <class F>
 Tensor map(const Tensor& x, F f) {
-  std::vector<real> out(x.numel());
+  Tensor y = Tensor::empty(x.shape());
+  real* out = y.mutable_data();
   const real* in = x.data();
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = f(in[i]);
-  return make_tensor(std::move(out), x.shape());
+  for (std::size_t i = 0; i < x.numel(); ++i) out[i] = f(in[i]);
+  return y;
 }
 
 // dx[i] += dy[i] * derivative(x[i], y[i]) — the backward of every unary op.
@@ -37,12 +38,13 @@ std::function<void(const Node&)> unary_backward(const Tensor& x, F derivative) {
 template <class F>
 Tensor zip(const Tensor& a, const Tensor& b, const char* op, F f) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  std::vector<real> out(numel(shape));
+  Tensor y = Tensor::empty(shape);
+  real* out = y.mutable_data();
   const real* pa = a.data();
   const real* pb = b.data();
   for_each_broadcast(shape, a.shape(), b.shape(), [&](std::size_t i, std::size_t ia,
                                                       std::size_t ib) { out[i] = f(pa[ia], pb[ib]); });
-  return make_tensor(std::move(out), shape);
+  return y;
 }
 
 }  // namespace

@@ -102,16 +102,17 @@ void batched_products(std::size_t M, std::size_t N, std::size_t K, Operand left,
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const MatmulPlan plan = make_plan(a.shape(), b.shape());
   const std::size_t M = plan.M, K = plan.K, N = plan.N, rows = plan.batch * M;
-  std::vector<real> out(numel(plan.out_shape));
+  Tensor c = Tensor::empty(plan.out_shape);  // every element written by the gemms
+  real* out = c.mutable_data();
   if (plan.one_tall_gemm) {  // (batch*M, K) @ (K, N)
-    gemm(false, false, rows, N, K, a.data(), K, b.data(), N, out.data(), N, false);
+    gemm(false, false, rows, N, K, a.data(), K, b.data(), N, out, N, false);
   } else {          // per item (M, K) @ (K, N)
     batched_products(M, N, K, {a.data(), M * K, K, false, &plan.a_item},
-                     {b.data(), K * N, N, false, &plan.b_item}, out.data(), nullptr,
+                     {b.data(), K * N, N, false, &plan.b_item}, out, nullptr,
                      plan.batch, false);
   }
   // C = A B; dA = dC Bᵀ, dB = Aᵀ dC (each summed over the batch items that read it)
-  return record(make_tensor(std::move(out), plan.out_shape), "matmul", {a, b},
+  return record(c, "matmul", {a, b},
                 [a, b, plan](const Node& self) {
     const std::size_t M = plan.M, K = plan.K, N = plan.N, rows = plan.batch * M;
     const real* dc = self.grad.data();

@@ -34,7 +34,7 @@ int main() {
       for (Tensor& p : params) {
         const Tensor g = p.grad();
         real* values = p.mutable_data();
-        for (std::size_t i = 0; i < p.numel(); ++i) values[i] -= learning_rate * g.values()[i];
+        for (std::size_t i = 0; i < p.numel(); ++i) values[i] -= learning_rate * g.data()[i];
       }
     }
     if (step % 250 == 0) std::cout << "step " << step << "  loss " << loss.item() << "\n";
