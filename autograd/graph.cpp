@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <sstream>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "autograd/tensor.h"
 
@@ -44,7 +43,15 @@ NonFinite find_non_finite(const Values& values, bool nan_only) {
   return {};
 }
 
-std::string input_shapes(const std::vector<Tensor>& inputs) {
+// The inputs of one op, as recorded: a view of the caller's list (no copy).
+struct Inputs {
+  const Tensor *first, *last;
+  const Tensor* begin() const { return first; }
+  const Tensor* end() const { return last; }
+  std::size_t size() const { return std::size_t(last - first); }
+};
+
+std::string input_shapes(const Inputs& inputs) {
   std::string text;
   for (const Tensor& input : inputs)
     text += (text.empty() ? "" : ", ") + (input.defined() ? to_string(input.shape()) : "none");
@@ -53,8 +60,8 @@ std::string input_shapes(const std::vector<Tensor>& inputs) {
 
 // Forward: NaN is always an anomaly; ±inf is one when the inputs were all finite (an op that
 // only passes on an earlier infinity is not its cause) and the op was not asked for it.
-void check_forward_anomaly(const Tensor& output, const char* op,
-                           const std::vector<Tensor>& inputs, bool infinity_expected) {
+void check_forward_anomaly(const Tensor& output, const char* op, const Inputs& inputs,
+                           bool infinity_expected) {
   bool inputs_finite = true;
   for (const Tensor& input : inputs)
     if (input.defined() && find_non_finite(input.node_ref().data, false).what)
@@ -107,23 +114,45 @@ Node::~Node() {
 
 // --- Recording ---
 
-Tensor record(Tensor output, const char* op, std::vector<Tensor> inputs,
-              std::function<void(const Node& self)> backward, Saves saves,
-              bool infinity_expected) {
+namespace {
+
+Tensor record_inputs(Tensor output, const char* op, const Inputs& inputs,
+                     std::function<void(const Node& self)> backward, Saves saves,
+                     bool infinity_expected) {
   if (anomaly_detection_enabled()) check_forward_anomaly(output, op, inputs, infinity_expected);
   if (!grad_enabled()) return output;
+  bool any = false;
+  for (const Tensor& input : inputs) any = any || (input.defined() && input.requires_grad());
+  if (!any) return output;  // no input needs a gradient: no graph
   Node& node = output.node_ref();
+  node.parents.reserve(inputs.size());
   for (const Tensor& input : inputs)
     if (input.defined() && input.requires_grad()) node.parents.push_back(input.node());
-  if (node.parents.empty()) return output;  // no input needs a gradient: no graph
   node.requires_grad = true;
   node.op = op;
   node.backward = std::move(backward);
   if (saves == Saves::nothing) return output;
+  node.saved_versions.reserve(inputs.size() + 1);
   for (const Tensor& input : inputs)
     if (input.defined()) node.saved_versions.emplace_back(input.node(), input.version());
   node.saved_versions.emplace_back(output.node(), output.version());
   return output;
+}
+
+}  // namespace
+
+Tensor record(Tensor output, const char* op, std::initializer_list<Tensor> inputs,
+              std::function<void(const Node& self)> backward, Saves saves,
+              bool infinity_expected) {
+  return record_inputs(std::move(output), op, {inputs.begin(), inputs.end()},
+                       std::move(backward), saves, infinity_expected);
+}
+
+Tensor record(Tensor output, const char* op, const std::vector<Tensor>& inputs,
+              std::function<void(const Node& self)> backward, Saves saves,
+              bool infinity_expected) {
+  return record_inputs(std::move(output), op, {inputs.data(), inputs.data() + inputs.size()},
+                       std::move(backward), saves, infinity_expected);
 }
 
 namespace {
@@ -132,7 +161,10 @@ namespace {
 thread_local const Node* running = nullptr;
 }  // namespace
 
-real* grad_buffer(const Tensor& t) {
+namespace {
+
+// The node of input `t` if the running closure may send it a gradient, else nullptr.
+Node* gradient_target(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return nullptr;
   Node& node = t.node_ref();
   if (running) {
@@ -140,8 +172,24 @@ real* grad_buffer(const Tensor& t) {
     for (const auto& p : running->parents) parent = parent || p.get() == &node;
     if (!parent) return nullptr;  // made requires_grad only after the op ran
   }
-  if (node.grad.empty()) node.grad = Buffer::zeros(node.data.size());
-  return node.grad.data();
+  return &node;
+}
+
+}  // namespace
+
+real* grad_buffer(const Tensor& t) {
+  Node* node = gradient_target(t);
+  if (!node) return nullptr;
+  if (node->grad.empty()) node->grad = Buffer::zeros(node->data.size());
+  return node->grad.data();
+}
+
+real* grad_buffer(const Tensor& t, bool& assign) {
+  Node* node = gradient_target(t);
+  assign = node && node->grad.empty();
+  if (!node) return nullptr;
+  if (assign) node->grad = Buffer(node->data.size());  // not zero-filled: the caller assigns
+  return node->grad.data();
 }
 
 // --- Autograd on a Tensor ---
@@ -189,15 +237,23 @@ namespace {
 // explicit stack so a chain of any depth is fine. (Recursion would also work, until a
 // 100,000-op chain overflows the stack.) The order holds owning pointers: releasing a node's
 // parent links during backward must not free a parent that is still to be visited.
+// Each sort marks the nodes it reaches with a number of its own, so "visited?" is one
+// comparison instead of a lookup in a set that allocates per node.
+std::atomic<std::uint64_t> sorts{0};
+
 std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  const std::uint64_t mark = ++sorts;
   std::vector<std::shared_ptr<Node>> order;
-  std::unordered_set<Node*> visited{root.get()};
+  root->visited_by = mark;
   std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack{{root, 0}};  // next parent
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->parents.size()) {
       std::shared_ptr<Node> parent = node->parents[next++];
-      if (visited.insert(parent.get()).second) stack.push_back({std::move(parent), 0});
+      if (parent->visited_by != mark) {
+        parent->visited_by = mark;
+        stack.push_back({std::move(parent), 0});
+      }
     } else {
       order.push_back(std::move(node));
       stack.pop_back();

@@ -12,9 +12,10 @@ namespace crossgrad {
 
 namespace {
 
-// A leaf of `shape` over `storage`, its values starting at element `offset`.
+// A leaf of `shape` over `storage`, its values starting at element `offset`. Nodes and
+// storages come from the caching allocator too: a step makes a few hundred of each.
 Tensor leaf_on(std::shared_ptr<Storage> storage, const Shape& shape, std::size_t offset) {
-  auto node = std::make_shared<Node>();
+  auto node = std::allocate_shared<Node>(CachingAllocator<Node>());
   node->shape = shape;
   node->data = Span(storage->buffer.data() + offset, crossgrad::numel(shape));
   node->storage = std::move(storage);
@@ -24,7 +25,7 @@ Tensor leaf_on(std::shared_ptr<Storage> storage, const Shape& shape, std::size_t
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape) {
-  auto storage = std::make_shared<Storage>();
+  auto storage = std::allocate_shared<Storage>(CachingAllocator<Storage>());
   storage->buffer = Buffer(crossgrad::numel(shape));
   return leaf_on(std::move(storage), shape, 0);
 }
@@ -112,16 +113,12 @@ Tensor Tensor::uniform(const Shape& shape, real low, real high, Generator& gen,
 
 // --- Shape and data ---
 
-Node& Tensor::node_ref() const {
-  if (!node_) fail("Tensor: this tensor is undefined (default-constructed or a missing grad)");
-  return *node_;
+void Tensor::fail_undefined() {
+  fail("Tensor: this tensor is undefined (default-constructed or a missing grad)");
 }
-const Shape& Tensor::shape() const { return node_ref().shape; }
-std::size_t Tensor::numel() const { return node_ref().data.size(); }
 std::size_t Tensor::size(int dim) const {
   return shape()[normalize_dim(dim, this->dim(), "size")];
 }
-const real* Tensor::data() const { return node_ref().data.data(); }
 real* Tensor::mutable_data() {
   Node& node = node_ref();
   ++node.storage->version;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -51,6 +52,7 @@ struct Node {
   // before `backward` reads them. Weak: the closure, not this list, keeps what it needs alive.
   std::vector<std::pair<std::weak_ptr<const Node>, std::uint64_t>> saved_versions;
   bool graph_freed = false;  // backward ran without retain_graph; saved buffers are gone
+  std::uint64_t visited_by = 0;  // the last topological sort (graph.cpp) that reached it
 
   Node() = default;
   Node(const Node&) = delete;
@@ -81,11 +83,11 @@ class Tensor {
 
   // Shape and data.
   bool defined() const { return node_ != nullptr; }
-  const Shape& shape() const;
+  const Shape& shape() const { return node_ref().shape; }
   std::size_t dim() const { return shape().size(); }
   std::size_t size(int dim) const;  // negative dims count from the end
-  std::size_t numel() const;
-  const real* data() const;
+  std::size_t numel() const { return node_ref().data.size(); }
+  const real* data() const { return node_ref().data.data(); }
   // For writing in place (initialisers, optimizers, your own kernels). Every call bumps the
   // version of the tensor's storage, so a backward that saved this tensor's old values (or
   // a view's) refuses to run instead of silently using the new ones.
@@ -148,9 +150,13 @@ class Tensor {
   Tensor masked_fill(const Tensor& mask, real value) const;
 
   std::shared_ptr<Node> node() const { return node_; }
-  Node& node_ref() const;  // throws on an undefined tensor
+  Node& node_ref() const {  // throws on an undefined tensor
+    if (!node_) fail_undefined();
+    return *node_;
+  }
 
  private:
+  [[noreturn]] static void fail_undefined();
   std::shared_ptr<Node> node_;
 };
 
@@ -189,13 +195,20 @@ enum class Saves { values, nothing };
 // Under DetectAnomalyGuard, an output holding NaN, or ±inf computed from finite inputs,
 // throws here; `infinity_expected` allows ±inf (masked_fill's -inf is its purpose).
 // Returns `output` for convenience.
-Tensor record(Tensor output, const char* op, std::vector<Tensor> inputs,
+Tensor record(Tensor output, const char* op, std::initializer_list<Tensor> inputs,
+              std::function<void(const Node& self)> backward, Saves saves = Saves::values,
+              bool infinity_expected = false);
+Tensor record(Tensor output, const char* op, const std::vector<Tensor>& inputs,
               std::function<void(const Node& self)> backward, Saves saves = Saves::values,
               bool infinity_expected = false);
 // Inside a backward closure: the gradient buffer of input `t` (zero-filled on first use), or
 // nullptr when `t` gets no gradient (it did not require grad when the op ran, or no longer
 // does). Every closure checks for nullptr before writing.
 real* grad_buffer(const Tensor& t);
+// The same for a closure that writes every element of the gradient: when this is the
+// input's first gradient, `assign` comes back true and the buffer is not zero-filled, so
+// the closure must assign (=) every element rather than add (+=). Saves a pass over memory.
+real* grad_buffer(const Tensor& t, bool& assign);
 
 // While a DetectAnomalyGuard lives, the first op whose forward output or backward gradient
 // holds NaN or ±inf throws an Error naming the op, its input shapes and the direction (like

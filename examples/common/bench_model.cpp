@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/allocator.h"
 #include "autograd/thread_pool.h"
 #include "data/batch.h"
 #include "data/tasks.h"
@@ -76,10 +77,18 @@ struct StepTimes {
   double backward = 0;  // zero_grad + backward
   double update = 0;    // clip_grad_norm + Adam
   double loss = 0;
+  HeapCount heap;                          // every operator new of the step, if counted
+  std::uint64_t cache_requests = 0;        // tensor buffers, nodes and storages asked for
+  std::uint64_t cache_heap_allocations = 0;  // ... that the cache could not serve
+  std::uint64_t cache_requested_bytes = 0;
 };
+
+HeapCounter heap_counter = nullptr;
 
 StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Batch& batch) {
   StepTimes t;
+  const HeapCount heap_before = heap_counter ? heap_counter() : HeapCount{};
+  const AllocatorStats cache_before = allocator_stats();
   const Clock::time_point start = Clock::now();
   {
     const Tensor logits = model.forward(batch.src, batch.tgt_in);  // (B, T, V)
@@ -99,6 +108,15 @@ StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Bat
     t.update = ms_since(update_start);
   }
   t.total = ms_since(start);
+  if (heap_counter) {
+    const HeapCount heap_after = heap_counter();
+    t.heap = {heap_after.allocations - heap_before.allocations,
+              heap_after.bytes - heap_before.bytes};
+  }
+  const AllocatorStats cache_after = allocator_stats();
+  t.cache_requests = cache_after.requests - cache_before.requests;
+  t.cache_heap_allocations = cache_after.heap_allocations - cache_before.heap_allocations;
+  t.cache_requested_bytes = cache_after.requested_bytes - cache_before.requested_bytes;
   return t;
 }
 
@@ -109,6 +127,7 @@ struct TrainRun {
 
 // A fresh standard model (seed 0) and Adam as DESIGN.md trains it, over `batches`.
 TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches) {
+  release_cached_blocks();  // each run starts as a fresh program would, its memory its own
   set_num_threads(threads);
   nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
   model.train();
@@ -150,6 +169,29 @@ void print_train_row(std::size_t threads, const TrainRun& run, double tokens_per
               median(column(run.timed, &StepTimes::backward)),
               median(column(run.timed, &StepTimes::update)), 1000 / step,
               tokens_per_step * 1000 / step);
+}
+
+// The heap traffic of the steps after warm-up: the median step and the most of any step (a
+// batch of lengths not seen before can need a block of a size class not cached yet).
+void print_heap_notes(const TrainRun& run) {
+  const auto stat = [&](auto field) {
+    std::vector<double> values;
+    for (const StepTimes& t : run.timed) values.push_back(double(field(t)));
+    return std::pair{median(values), *std::max_element(values.begin(), values.end())};
+  };
+  const auto heap = stat([](const StepTimes& t) { return t.heap.allocations; });
+  const auto heap_mb = stat([](const StepTimes& t) { return t.heap.bytes / 1e6; });
+  const auto requests = stat([](const StepTimes& t) { return t.cache_requests; });
+  const auto requested_mb = stat([](const StepTimes& t) { return t.cache_requested_bytes / 1e6; });
+  const auto misses = stat([](const StepTimes& t) { return t.cache_heap_allocations; });
+  if (heap_counter)
+    std::printf("heap per step after warm-up, median (most): %.0f (%.0f) allocations of %.2f "
+                "(%.2f) MB, every operator new\n",
+                heap.first, heap.second, heap_mb.first, heap_mb.second);
+  std::printf("tensor cache per step, median (most): %.0f (%.0f) requests for %.1f (%.1f) MB, "
+              "%.0f (%.0f) of them new heap blocks\n",
+              requests.first, requests.second, requested_mb.first, requested_mb.second,
+              misses.first, misses.second);
 }
 
 void print_train_notes(const std::vector<TrainRun>& runs, double rss_before, std::size_t params) {
@@ -227,7 +269,8 @@ void print_decode_row(const char* name, const DecodeRun& run) {
 
 }  // namespace
 
-void train_step() {
+void train_step(HeapCounter heap) {
+  heap_counter = heap;
   const double rss_before = peak_rss_mb();
   const std::size_t previous = num_threads();
   const std::vector<Batch> batches = reversal_batches(kWarmupSteps + kTimedSteps);
@@ -241,6 +284,7 @@ void train_step() {
   }
   set_num_threads(previous);
   print_train_notes(runs, rss_before, nn::Seq2SeqTransformer().num_parameters());
+  print_heap_notes(runs.back());
 }
 
 void decode() {

@@ -5,12 +5,23 @@
 // (a non-finite loss, gradient norm or log-probability); times are never asserted on.
 #pragma once
 
+#include <cstdint>
+
 namespace crossgrad::bench {
+
+// Every heap allocation of the program so far (operator new calls and bytes), when the
+// program counts them (build/bench replaces operator new to do so); nullptr otherwise.
+struct HeapCount {
+  std::uint64_t allocations = 0, bytes = 0;
+};
+using HeapCounter = HeapCount (*)();
 
 // Batches of 64 reversal examples (lengths 1..16, seeded) through the full step — forward,
 // sequence_cross_entropy, zero_grad, backward, clip_grad_norm 1.0, Adam — at 1 and 2
-// threads: median and p90 ms per step after warm-up, each phase's median, peak memory.
-void train_step();
+// threads: median and p90 ms per step after warm-up, each phase's median, peak memory, and
+// the heap allocations of a step after the first (all of them when `heap` is given, and
+// those of the tensor allocator's cache).
+void train_step(HeapCounter heap = nullptr);
 
 // greedy_decode of 1,000 held-out reversal sources in batches of 250 with the untrained
 // standard model, with and without the decoder cache: ms and generated tokens per second.
