@@ -4,11 +4,13 @@
 // Read next: ops.h (the table of contents of every op), then ops_elementwise.cpp.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <unordered_map>
 
+#include "autograd/profiler.h"
 #include "autograd/tensor.h"
 
 namespace crossgrad {
@@ -338,6 +340,9 @@ void run_backward(const Node& node) {
 void Tensor::backward(bool retain_graph) const { backward(Tensor(), retain_graph); }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  const bool profiling = profiling_enabled();
+  const auto start = std::chrono::steady_clock::now();
+  double closures_ms = 0;
   check_backward_call(node_ref(), gradient);
   std::vector<std::shared_ptr<Node>> order = topological_order(node_);
   check_graph_not_freed(order);
@@ -355,11 +360,24 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
     if (node->is_leaf()) continue;
     if (!node->grad.empty() && node->backward) {
       check_saved_versions(*node);
-      run_backward(*node);
+      if (profiling) {  // the closure's time and memory, for the profiler's table
+        const auto closure_start = std::chrono::steady_clock::now();
+        const std::uint64_t bytes = allocator_stats().requested_bytes;
+        run_backward(*node);
+        const double ms = std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - closure_start).count();
+        profile_backward(node->op, ms, allocator_stats().requested_bytes - bytes);
+        closures_ms += ms;
+      } else {
+        run_backward(*node);
+      }
       if (anomaly_detection_enabled()) check_backward_anomaly(*node);
     }
     release_after_use(*node, retain_graph, earlier);
   }
+  if (profiling)
+    profile_engine(std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start).count() - closures_ms);
 }
 
 // --- to_dot ---

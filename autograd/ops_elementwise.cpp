@@ -7,6 +7,7 @@
 
 #include "autograd/broadcast.h"
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -52,6 +53,7 @@ Tensor zip(const Tensor& a, const Tensor& b, const char* op, F f) {
 // --- Arithmetic ---
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  const ProfileScope profile("add");
   Tensor y = zip(a, b, "add", [](real u, real v) { return u + v; });
   // y = a + b; dy/da = 1, dy/db = 1 (summed over broadcast dimensions)
   return record(y, "add", {a, b}, [a, b](const Node& self) {
@@ -66,6 +68,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  const ProfileScope profile("mul");
   Tensor y = zip(a, b, "mul", [](real u, real v) { return u * v; });
   // y = a * b; dy/da = b, dy/db = a
   return record(y, "mul", {a, b}, [a, b](const Node& self) {
@@ -82,12 +85,14 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor neg(const Tensor& x) {
+  const ProfileScope profile("neg");
   // y = -x; dy/dx = -1
   return record(map(x, [](real v) { return -v; }), "neg", {x},
                 unary_backward(x, [](real, real) { return real(-1); }), Saves::nothing);
 }
 
 Tensor pow(const Tensor& x, real exponent) {
+  const ProfileScope profile("pow");
   if (!std::isfinite(exponent))
     fail("pow: exponent must be finite, got " + std::to_string(exponent));
   // y = x^p; dy/dx = p x^(p-1)
@@ -103,24 +108,28 @@ Tensor div(const Tensor& a, const Tensor& b) { return mul(a, pow(b, -1)); }
 // --- Unary math ---
 
 Tensor exp(const Tensor& x) {
+  const ProfileScope profile("exp");
   // y = e^x; dy/dx = e^x = y
   return record(map(x, [](real v) { return std::exp(v); }), "exp", {x},
                 unary_backward(x, [](real, real y) { return y; }));
 }
 
 Tensor log(const Tensor& x) {
+  const ProfileScope profile("log");
   // y = ln x; dy/dx = 1/x  (log of a negative number is NaN, of 0 is -inf, as in PyTorch)
   return record(map(x, [](real v) { return std::log(v); }), "log", {x},
                 unary_backward(x, [](real v, real) { return 1 / v; }));
 }
 
 Tensor sqrt(const Tensor& x) {
+  const ProfileScope profile("sqrt");
   // y = √x; dy/dx = 1 / (2√x) = 1 / (2y)
   return record(map(x, [](real v) { return std::sqrt(v); }), "sqrt", {x},
                 unary_backward(x, [](real, real y) { return 1 / (2 * y); }));
 }
 
 Tensor abs(const Tensor& x) {
+  const ProfileScope profile("abs");
   // y = |x|; dy/dx = sign(x), and 0 at the kink x = 0 (PyTorch's choice)
   return record(map(x, [](real v) { return std::abs(v); }), "abs", {x},
                 unary_backward(x, [](real v, real) { return real((v > 0) - (v < 0)); }));
@@ -129,18 +138,21 @@ Tensor abs(const Tensor& x) {
 // --- Activations ---
 
 Tensor relu(const Tensor& x) {
+  const ProfileScope profile("relu");
   // y = max(x, 0); dy/dx = 1 if x > 0 else 0 (at the kink x = 0 we pick 0, like PyTorch)
   return record(map(x, [](real v) { return v > 0 ? v : real(0); }), "relu", {x},
                 unary_backward(x, [](real v, real) { return real(v > 0); }));
 }
 
 Tensor tanh(const Tensor& x) {
+  const ProfileScope profile("tanh");
   // y = tanh x; dy/dx = 1 - y²
   return record(map(x, [](real v) { return std::tanh(v); }), "tanh", {x},
                 unary_backward(x, [](real, real y) { return 1 - y * y; }));
 }
 
 Tensor sigmoid(const Tensor& x) {
+  const ProfileScope profile("sigmoid");
   // A primitive, not 1/(1+e^-x): for very negative x, e^-x overflows and the composed
   // backward would multiply 0 by infinity. Written this way both directions stay finite.
   // y = 1 / (1 + e^-x); dy/dx = y (1 - y)

@@ -7,6 +7,7 @@
 #include "autograd/broadcast.h"
 #include "autograd/gemm.h"
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -100,6 +101,7 @@ void batched_products(std::size_t M, std::size_t N, std::size_t K, Operand left,
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  const ProfileScope profile("matmul");
   const MatmulPlan plan = make_plan(a.shape(), b.shape());
   const std::size_t M = plan.M, K = plan.K, N = plan.N, rows = plan.batch * M;
   Tensor c = Tensor::empty(plan.out_shape);  // every element written by the gemms

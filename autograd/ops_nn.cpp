@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -58,6 +59,7 @@ real log_sum_exp_shifted(const real* x, std::size_t n, Stride stride, real shift
 // makes a fully masked row visible instead of silently attending to nothing.
 
 Tensor softmax(const Tensor& x, int dim) {
+  const ProfileScope profile("softmax");
   const Lanes s = lanes_along(x.shape(), normalize_dim(dim, x.dim(), "softmax"));
   std::vector<real> out(x.numel());
   const real* in = x.data();
@@ -92,6 +94,7 @@ Tensor softmax(const Tensor& x, int dim) {
 }
 
 Tensor log_softmax(const Tensor& x, int dim) {
+  const ProfileScope profile("log_softmax");
   const Lanes s = lanes_along(x.shape(), normalize_dim(dim, x.dim(), "log_softmax"));
   std::vector<real> out(x.numel());
   const real* in = x.data();
@@ -177,6 +180,7 @@ double cross_entropy_sum(const Tensor& logits, const std::vector<std::int64_t>& 
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& targets,
                      const CrossEntropyOptions& options) {
+  const ProfileScope profile("cross_entropy");
   check_cross_entropy(logits, targets, options);
   const std::size_t classes = logits.shape()[1];  // logits: (N, C)
   std::vector<RowNormaliser> norm(targets.size());  // saved: N pairs instead of N×C probs
@@ -240,6 +244,7 @@ void layer_norm_rows(const real* x, const real* w, const real* b, real eps, std:
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, real eps) {
+  const ProfileScope profile("layer_norm");
   check_layer_norm(x, weight, bias, eps);
   const Lanes s = lanes_along(x.shape(), x.dim() - 1);  // x: (rows, D) with rows = s.outer
   const std::size_t rows = s.outer, features = s.size;
@@ -279,6 +284,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, rea
 // --- dropout ---
 
 Tensor dropout(const Tensor& x, real p, bool training, Generator& gen) {
+  const ProfileScope profile("dropout");
   if (!(p >= 0 && p <= 1))
     fail("dropout: probability p must be in [0, 1], got " + std::to_string(p));
   if (!training || p == 0) return x;  // the identity: x itself, so its gradient passes as is

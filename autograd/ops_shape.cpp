@@ -8,6 +8,7 @@
 #include <string>
 
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -102,6 +103,7 @@ void scatter_add(const real* dy, const Shape& out_shape,
 
 // x's values under a new shape of the same size: a view. y = x; dx = dy, element for element.
 Tensor with_shape(const Tensor& x, const Shape& shape, const char* op) {
+  const ProfileScope profile(op);
   return record(make_view(x, shape), op, {x}, [x](const Node& self) {
     real* dx = grad_buffer(x);
     if (!dx) return;
@@ -111,6 +113,7 @@ Tensor with_shape(const Tensor& x, const Shape& shape, const char* op) {
 
 // y = x with its dims reordered: y's dim d is x's dim perm[d].
 Tensor permuted(const Tensor& x, const std::vector<std::size_t>& perm, const char* op) {
+  const ProfileScope profile(op);
   const std::vector<std::size_t> x_strides = strides_of(x.shape());
   Shape out_shape(perm.size());
   std::vector<std::size_t> in_strides(perm.size());
@@ -204,6 +207,7 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
 // --- Broadcasting ---
 
 Tensor expand(const Tensor& x, const Shape& shape) {
+  const ProfileScope profile("expand");
   const Shape& from = x.shape();
   // Sizes align from the right; each of x's must equal the target's or be 1.
   bool fits = from.size() <= shape.size();
@@ -223,6 +227,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 // --- Pieces along one dim: x seen as (outer, size, inner) ---
 
 Tensor slice(const Tensor& x, int dim, std::size_t start, std::size_t end) {
+  const ProfileScope profile("slice");
   const std::size_t d = normalize_dim(dim, x.dim(), "slice");
   const Lanes s = lanes_along(x.shape(), d);
   if (start > end || end > s.size)
@@ -255,6 +260,7 @@ Tensor slice(const Tensor& x, int dim, std::size_t start, std::size_t end) {
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int dim) {
+  const ProfileScope profile("concat");
   if (xs.empty()) fail("concat: needs at least one tensor, got none");
   for (std::size_t k = 0; k < xs.size(); ++k)
     if (!xs[k].defined()) fail("concat: tensor " + std::to_string(k) + " is undefined");

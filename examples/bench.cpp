@@ -171,6 +171,8 @@ const Section sections[] = {
     {"train_step", "the standard model's full training step, batch 64, 1 and 2 threads",
      [] { bench::train_step(count_heap); }},
     {"decode", "greedy decoding of 1000 held-out sources, cached vs uncached", bench::decode},
+    {"profile", "where a standard step's time goes: ms and MB per op, forward and backward",
+     bench::profile},
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "autograd/allocator.h"
+#include "autograd/profiler.h"
 #include "autograd/thread_pool.h"
 #include "data/batch.h"
 #include "data/tasks.h"
@@ -125,18 +126,22 @@ struct TrainRun {
   std::vector<double> losses;    // every step's, warm-up included
 };
 
+optim::AdamOptions standard_adam() {
+  optim::AdamOptions options;
+  options.lr = 1e-3;
+  options.beta1 = 0.9;
+  options.beta2 = 0.98;
+  options.eps = 1e-9;
+  return options;
+}
+
 // A fresh standard model (seed 0) and Adam as DESIGN.md trains it, over `batches`.
 TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches) {
   release_cached_blocks();  // each run starts as a fresh program would, its memory its own
   set_num_threads(threads);
   nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
   model.train();
-  optim::AdamOptions options;
-  options.lr = 1e-3;
-  options.beta1 = 0.9;
-  options.beta2 = 0.98;
-  options.eps = 1e-9;
-  optim::Adam adam(model.parameters(), options);
+  optim::Adam adam(model.parameters(), standard_adam());
   TrainRun run;
   for (std::size_t i = 0; i < batches.size(); ++i) {
     const StepTimes t = timed_step(model, adam, batches[i]);
@@ -285,6 +290,25 @@ void train_step(HeapCounter heap) {
   set_num_threads(previous);
   print_train_notes(runs, rss_before, nn::Seq2SeqTransformer().num_parameters());
   print_heap_notes(runs.back());
+}
+
+void profile() {
+  constexpr std::size_t kWarmup = 5, kProfiled = 20;
+  const std::size_t previous = num_threads();
+  set_num_threads(1);
+  const std::vector<Batch> batches = reversal_batches(kWarmup + kProfiled);
+  nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
+  model.train();
+  optim::Adam adam(model.parameters(), standard_adam());
+  for (std::size_t i = 0; i < kWarmup; ++i) timed_step(model, adam, batches[i]);
+  start_profiling();
+  for (std::size_t i = kWarmup; i < batches.size(); ++i) timed_step(model, adam, batches[i]);
+  const Profile result = stop_profiling();
+  set_num_threads(previous);
+  std::printf("%zu standard steps (batch 64, reversal, lengths 1-16) after %zu warm-up, 1 thread;"
+              "\nms and MB per step (MB: tensor memory asked for), sorted by total time\n",
+              kProfiled, kWarmup);
+  std::printf("%s", profile_table(result, kProfiled).c_str());
 }
 
 void decode() {

@@ -23,6 +23,10 @@ using HeapCounter = HeapCount (*)();
 // those of the tensor allocator's cache).
 void train_step(HeapCounter heap = nullptr);
 
+// The standard step under the profiler (autograd/profiler.h), 1 thread: after 5 warm-up
+// steps, 20 profiled ones, then the table of time and memory per op, forward and backward.
+void profile();
+
 // greedy_decode of 1,000 held-out reversal sources in batches of 250 with the untrained
 // standard model, with and without the decoder cache: ms and generated tokens per second.
 void decode();
