@@ -57,6 +57,9 @@ std::vector<std::int64_t> argmax(const Tensor& x, int dim);
 
 // --- ops_matmul.cpp: (..., M, K) @ (..., K, N) -> (..., M, N), batch dims broadcast ---
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x Wᵀ + b: x (..., in), weight (out, in), bias (out) or undefined -> (..., out). What
+// matmul(x, weight.t()) + bias computes, without copying weight transposed.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 // --- ops_shape.cpp: every result is a fresh contiguous tensor ---
 Tensor reshape(const Tensor& x, const std::vector<long>& shape);  // one size may be -1

@@ -1,5 +1,6 @@
 // ops_matmul.cpp — matmul: (..., M, K) @ (..., K, N) -> (..., M, N), batch dims broadcast
 // like NumPy. Both operands need at least 2 dims (no 1-d vector promotion: reshape first).
+// And linear(x, w, b) = x wᵀ + b, the layer's product without a transposed copy of w.
 // The arithmetic is in gemm.h; backward calls it with transpose flags (dA = dC·Bᵀ,
 // dB = Aᵀ·dC), never copying a transposed operand. Read next: gemm.h.
 #include <algorithm>
@@ -132,6 +133,41 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (db)  // dB (K, N) += Aᵀ (K, M) · dC (M, N)
       batched_products(K, N, M, {a.data(), M * K, K, true, &plan.a_item}, grad_out, db,
                        &plan.b_item, plan.batch, true);
+  });
+}
+
+// --- linear: x Wᵀ + b in one gemm ---
+// matmul(x, w.t()) + b would copy w transposed, write x wᵀ, then read it again to add b.
+// Here the gemm reads w as it is stored (its transpose flag) and adds b to each sum as it
+// stores it.
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const ProfileScope profile("linear");
+  if (weight.dim() != 2 || x.dim() == 0 || x.shape().back() != weight.shape()[1] ||
+      (bias.defined() && bias.shape() != Shape{weight.shape()[0]}))
+    fail("linear: x " + to_string(x.shape()) + ", weight " + to_string(weight.shape()) +
+         " and bias " + (bias.defined() ? to_string(bias.shape()) : std::string("none")) +
+         " must be (..., in), (out, in) and (out)");
+  const std::size_t in = weight.shape()[1], out = weight.shape()[0];
+  Shape shape = x.shape();
+  shape.back() = out;
+  const std::size_t rows = numel(Shape(shape.begin(), shape.end() - 1));
+  Tensor y = Tensor::empty(shape);
+  // y (rows, out) = x (rows, in) · wᵀ (in, out) + b
+  gemm(false, true, rows, out, in, x.data(), in, weight.data(), in, y.mutable_data(), out, false,
+       bias.defined() ? bias.data() : nullptr);
+  // y = x Wᵀ + b; dx = dy W, dW = dyᵀ x, db = Σ_rows dy
+  return record(y, "linear", {x, weight, bias}, [x, weight, bias, rows, in, out](const Node& self) {
+    const real* dy = self.grad.data();
+    bool assign = false;  // a first gradient: the gemm writes it instead of adding to zeros
+    if (real* dx = grad_buffer(x, assign))  // (rows, out) · (out, in)
+      gemm(false, false, rows, in, out, dy, out, weight.data(), in, dx, in, !assign);
+    if (real* dw = grad_buffer(weight, assign))  // (out, rows) · (rows, in)
+      gemm(true, false, out, in, rows, dy, out, x.data(), in, dw, in, !assign);
+    if (real* db = grad_buffer(bias)) {  // a column sum, row by row: the j loop vectorises
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < out; ++j) db[j] += dy[r * out + j];
+    }
   });
 }
 

@@ -111,7 +111,7 @@ double gemm_gflops(const GemmShape& s, bool fast) {
     }
     for (std::size_t i = 0; i < s.batch; ++i)
       (fast ? gemm : gemm_reference)(s.trans_a, s.trans_b, s.M, s.N, s.K, as[i], lda, bs[i],
-                                     ldb, cs[i], s.N, false);
+                                     ldb, cs[i], s.N, false, nullptr);
   });
   return 2.0 * s.M * s.N * s.K * s.batch / seconds * 1e-9;
 }

@@ -30,9 +30,8 @@ Tensor Linear::forward(const Tensor& x) const {
     fail("Linear(" + std::to_string(in_features_) + " -> " + std::to_string(out_features_) +
          "): input shape " + to_string(x.shape()) + ": last dimension must be " +
          std::to_string(in_features_));
-  // y = x Wᵀ + b: (..., in) @ (in, out) -> (..., out)
-  const Tensor y = x.matmul(weight_.t());
-  return bias_.defined() ? y + bias_ : y;
+  // y = x Wᵀ + b: (..., in) @ (in, out) -> (..., out), one gemm that reads W as stored
+  return linear(x, weight_, bias_);
 }
 
 std::string Linear::extra_repr() const {
