@@ -113,7 +113,7 @@ void DecoderCache::select(const std::vector<std::int64_t>& parents) {
   memory_padding_mask = index_select(memory_padding_mask, 0, parents);
   for (DecoderLayerCache& layer : layers)
     for (KeyValueCache* kv : {&layer.self_attn, &layer.cross_attn})
-      for (Tensor* t : {&kv->key_t, &kv->value})
+      for (Tensor* t : {&kv->key, &kv->value})
         if (t->defined()) *t = index_select(*t, 0, parents);
 }
 
