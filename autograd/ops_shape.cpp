@@ -105,9 +105,11 @@ void scatter_add(const real* dy, const Shape& out_shape,
 Tensor with_shape(const Tensor& x, const Shape& shape, const char* op) {
   const ProfileScope profile(op);
   return record(make_view(x, shape), op, {x}, [x](const Node& self) {
-    real* dx = grad_buffer(x);
+    bool assign = false;
+    real* dx = grad_buffer(x, assign);
     if (!dx) return;
-    for (std::size_t i = 0; i < self.grad.size(); ++i) dx[i] += self.grad[i];
+    if (assign) std::copy(self.grad.begin(), self.grad.end(), dx);
+    else for (std::size_t i = 0; i < self.grad.size(); ++i) dx[i] += self.grad[i];
   }, Saves::nothing);
 }
 

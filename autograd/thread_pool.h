@@ -51,4 +51,15 @@ void set_num_threads(std::size_t n);
 void parallel_for(std::size_t n, FunctionRef<void(std::size_t, std::size_t)> fn,
                   std::size_t grain = 1);
 
+// parallel_for over `rows` rows that each cost about `row_cost` element operations, with
+// enough rows per range (kMinElementsPerTask elements' worth) that waking a worker pays:
+// a (1088, 64) activation splits in two, a (2, 64) one runs inline. The row ops (softmax,
+// layer_norm, cross_entropy, relu, add, dropout) use it; each row is computed by the same
+// arithmetic in any range, so results do not depend on the thread count.
+inline constexpr std::size_t kMinElementsPerTask = 16384;
+inline void parallel_rows(std::size_t rows, std::size_t row_cost,
+                          FunctionRef<void(std::size_t, std::size_t)> fn) {
+  parallel_for(rows, fn, kMinElementsPerTask / (row_cost > 0 ? row_cost : 1) + 1);
+}
+
 }  // namespace crossgrad
