@@ -142,6 +142,20 @@ Tensor PositionalEncoding::forward(const Tensor& x) const {
   return x + table_.slice(0, 0, length);
 }
 
+Tensor PositionalEncoding::forward_packed(const Tensor& x,
+                                          const std::vector<std::int64_t>& positions) const {
+  if (x.dim() != 2 || x.size(1) != d_model_ || positions.size() != x.size(0))
+    fail("PositionalEncoding(d_model=" + std::to_string(d_model_) + ")::forward_packed: input " +
+         to_string(x.shape()) + " and " + std::to_string(positions.size()) +
+         " positions: expected (N, " + std::to_string(d_model_) + ") and N positions");
+  for (std::int64_t position : positions)
+    if (position < 0 || std::size_t(position) >= max_len_)
+      fail("PositionalEncoding: position " + std::to_string(position) + " exceeds max_len " +
+           std::to_string(max_len_));
+  // x: (N, D) + pe[positions]: (N, D), each row its own position's sinusoids
+  return x + index_select(table_, 0, positions);
+}
+
 std::string PositionalEncoding::extra_repr() const {
   return "d_model=" + std::to_string(d_model_) + ", max_len=" + std::to_string(max_len_);
 }

@@ -86,14 +86,26 @@ struct StepTimes {
 
 HeapCounter heap_counter = nullptr;
 
-StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Batch& batch) {
+// The training path (nn/trainer.cpp's): packed rows, nothing computed for PAD. `padded`
+// runs forward() and sequence_cross_entropy instead, PyTorch's way: the same loss.
+enum class Path { packed, padded };
+
+Tensor step_loss(nn::Seq2SeqTransformer& model, const Batch& batch, Path path) {
+  if (path == Path::padded)  // logits (B, T, V)
+    return nn::sequence_cross_entropy(model.forward(batch.src, batch.tgt_in), batch.labels);
+  // logits (N, V) for the N labelled positions
+  return nn::packed_cross_entropy(model.forward_packed(batch.src, batch.tgt_in, batch.labels),
+                                  batch.labels);
+}
+
+StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Batch& batch,
+                     Path path = Path::packed) {
   StepTimes t;
   const HeapCount heap_before = heap_counter ? heap_counter() : HeapCount{};
   const AllocatorStats cache_before = allocator_stats();
   const Clock::time_point start = Clock::now();
   {
-    const Tensor logits = model.forward(batch.src, batch.tgt_in);  // (B, T, V)
-    Tensor loss = nn::sequence_cross_entropy(logits, batch.labels);
+    Tensor loss = step_loss(model, batch, path);
     t.forward = ms_since(start);
     const Clock::time_point backward_start = Clock::now();
     adam.zero_grad();
@@ -136,7 +148,8 @@ optim::AdamOptions standard_adam() {
 }
 
 // A fresh standard model (seed 0) and Adam as DESIGN.md trains it, over `batches`.
-TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches) {
+TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches,
+                  Path path = Path::packed) {
   release_cached_blocks();  // each run starts as a fresh program would, its memory its own
   set_num_threads(threads);
   nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
@@ -144,7 +157,7 @@ TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches) {
   optim::Adam adam(model.parameters(), standard_adam());
   TrainRun run;
   for (std::size_t i = 0; i < batches.size(); ++i) {
-    const StepTimes t = timed_step(model, adam, batches[i]);
+    const StepTimes t = timed_step(model, adam, batches[i], path);
     run.losses.push_back(t.loss);
     if (i >= kWarmupSteps) run.timed.push_back(t);
   }
@@ -166,9 +179,9 @@ double mean_label_tokens(const std::vector<Batch>& batches) {
   return sum / double(batches.size() - kWarmupSteps);
 }
 
-void print_train_row(std::size_t threads, const TrainRun& run, double tokens_per_step) {
+void print_train_row(const char* threads, const TrainRun& run, double tokens_per_step) {
   const double step = median(column(run.timed, &StepTimes::total));
-  std::printf("%7zu %9.1f %7.1f %9.1f %9.1f %10.2f %9.1f %10.0f\n", threads, step,
+  std::printf("%7s %9.1f %7.1f %9.1f %9.1f %10.2f %9.1f %10.0f\n", threads, step,
               p90(column(run.timed, &StepTimes::total)),
               median(column(run.timed, &StepTimes::forward)),
               median(column(run.timed, &StepTimes::backward)),
@@ -203,9 +216,10 @@ void print_train_notes(const std::vector<TrainRun>& runs, double rss_before, std
   const std::vector<double>& losses = runs.front().losses;
   const bool identical = std::all_of(runs.begin(), runs.end(),
                                      [&](const TrainRun& run) { return run.losses == losses; });
-  std::printf("ms per step, %zu steps after %zu warm-up; forward = forward + loss, backward = "
-              "zero_grad + backward,\nupdate = clip_grad_norm + Adam; a step also frees its "
-              "graph. tok/s counts non-PAD labels.\n",
+  std::printf("ms per step, %zu steps after %zu warm-up; forward = forward_packed + loss (the "
+              "training path,\nno work for PAD; \"1 padded\": forward() on the padded batch, "
+              "the same loss), backward = zero_grad +\nbackward, update = clip_grad_norm + Adam; "
+              "a step also frees its graph. tok/s counts non-PAD labels.\n",
               kTimedSteps, kWarmupSteps);
   std::printf("yardstick: the PyTorch reference (DESIGN.md, PyTorch 1.13 here) takes ~%.0f ms "
               "per step at 1 or 2 threads\n",
@@ -285,8 +299,11 @@ void train_step(HeapCounter heap) {
   std::vector<TrainRun> runs;
   for (std::size_t threads : {1, 2}) {
     runs.push_back(train_at(threads, batches));
-    print_train_row(threads, runs.back(), tokens_per_step);
+    print_train_row(threads == 1 ? "1" : "2", runs.back(), tokens_per_step);
   }
+  // The same step on the padded batch, for comparison: what packing saves.
+  const TrainRun padded = train_at(1, batches, Path::padded);
+  print_train_row("1 padded", padded, tokens_per_step);
   set_num_threads(previous);
   print_train_notes(runs, rss_before, nn::Seq2SeqTransformer().num_parameters());
   print_heap_notes(runs.back());
