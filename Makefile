@@ -22,11 +22,14 @@ DOUBLE := -DCROSSGRAD_DOUBLE
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += -j$(JOBS)
 
-LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp data/*.cpp)
+# The library: the autograd core, the model and its files, the data. Nothing above them.
+LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp nn/io/*.cpp data/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 EXAMPLES := $(patsubst examples/%.cpp,build/%,$(wildcard examples/*.cpp))
-# Code shared by the example programs (flag parsing, progress, plots), not part of the library.
-COMMON_SRC := $(wildcard examples/common/*.cpp)
+# The application above the library, linked into the programs and the tests but not part of
+# the library: the training loop and checkpoints with their vocabulary (examples/training/),
+# and the programs' command-line helpers (examples/common/: flags, progress, plots).
+COMMON_SRC := $(wildcard examples/training/*.cpp examples/common/*.cpp)
 EXAMPLES_COMMON := $(COMMON_SRC:%.cpp=build/f32/%.o)
 
 .PHONY: all run test sanitize bench clean doctest

@@ -136,7 +136,7 @@ TEST_CASE("Module: registration mistakes are errors naming the parameter") {
                        Error);
 }
 
-TEST_CASE("init: xavier_uniform_, uniform_, normal_ and constant_ fill in place, seeded") {
+TEST_CASE("init: xavier_uniform_, uniform_ and constant_ fill in place, seeded") {
   Generator gen(3);
   Tensor w = Tensor::zeros({30, 20});
   nn::xavier_uniform_(w, gen);
@@ -156,9 +156,6 @@ TEST_CASE("init: xavier_uniform_, uniform_, normal_ and constant_ fill in place,
   Tensor u = Tensor::zeros({100});
   nn::uniform_(u, -0.1, 0.1, gen);
   for (real v : u.values()) CHECK(std::abs(v) <= real(0.1));
-  Tensor n = Tensor::zeros({4000});
-  nn::normal_(n, 1, 2, gen);
-  CHECK(double(n.mean().item()) == doctest::Approx(1).epsilon(0.1));
   Tensor vector = Tensor::zeros({3});
   CHECK_THROWS_WITH_AS(nn::xavier_uniform_(vector, gen),
                        doctest::Contains("xavier_uniform_: expects a matrix, got shape (3)"),

@@ -84,7 +84,7 @@ TEST_CASE("Seq2SeqTransformer: named_parameters are the reference's state_dict, 
 }
 
 TEST_CASE("Seq2SeqTransformer: the standard model has the reference's 236,237 parameters") {
-  const nn::Seq2SeqTransformer model;  // the default config is DESIGN.md's standard model
+  const nn::Seq2SeqTransformer model;  // the default config is the standard model
   CHECK(model.num_parameters() == 236237);
   const auto named = model.named_parameters();
   CHECK(named.size() == 68);  // 2 embeddings + 2·12 + 2 + 2·18 + 2 + 2
@@ -153,6 +153,22 @@ TEST_CASE("Seq2SeqTransformer: padding and future tokens do not change the logit
   }
 }
 
+TEST_CASE("Seq2SeqTransformer: the padding masks read the config's pad_id") {
+  // pad_id 6: columns of 6 are padding, and 0 is a symbol like any other.
+  nn::TransformerConfig config = tiny_config();
+  config.pad_id = 6;
+  config.bos_id = 5;
+  config.eos_id = 4;
+  nn::Seq2SeqTransformer model(config, 1);
+  const TokenMatrix src = tokens(2, 3, {3, 0, 4, 2, 4, 6});
+  const TokenMatrix tgt_in = tokens(2, 3, {5, 3, 0, 5, 2, 6});
+  const Tensor logits = model.forward(src, tgt_in);
+  const TokenMatrix wider = tokens(2, 5, {3, 0, 4, 6, 6, 2, 4, 6, 6, 6});
+  CHECK(max_abs_difference(model.forward(wider, tgt_in), logits) < 1e-5);
+  const TokenMatrix widened_with_zeros = tokens(2, 5, {3, 0, 4, 0, 0, 2, 4, 6, 0, 0});
+  CHECK(max_abs_difference(model.forward(widened_with_zeros, tgt_in), logits) > 1e-4);
+}
+
 TEST_CASE("Seq2SeqTransformer: each decoder layer keeps its cross-attention map") {
   nn::TransformerConfig config = tiny_config();
   config.num_decoder_layers = 2;
@@ -215,8 +231,8 @@ TEST_CASE("Seq2SeqTransformer: bad batches are errors naming the shapes") {
   nn::Seq2SeqTransformer model(tiny_config(), 4);
   const TokenMatrix src = tokens(2, 2, {3, 2, 4, 2}), tgt_in = tokens(2, 1, {1, 1});
   CHECK_THROWS_WITH_AS(model.forward(tokens(2, 2, {3, 7, 4, 2}), tgt_in),
-                       doctest::Contains("Embedding: id 7 at position 1 is out of range for a "
-                                         "vocabulary of V=7"),
+                       doctest::Contains("embedding: id 7 is out of range for a weight of "
+                                         "shape (7,8)"),
                        Error);
   CHECK_THROWS_WITH_AS(model.forward(src, tokens(1, 1, {1})),
                        doctest::Contains("src (2,2) and tgt_in (1,1) must have the same number "
@@ -246,6 +262,9 @@ TEST_CASE("sequence_cross_entropy: the mean over non-PAD labels, by hand") {
   peaked.set({0, 0, 3}, 2);
   CHECK(double(nn::sequence_cross_entropy(peaked, tokens(1, 2, {3, 0})).item()) ==
         doctest::Approx(0.3407529));
+  // With pad_id 3 the peaked position is the ignored one; label 0 counts: ln 4.
+  CHECK(double(nn::sequence_cross_entropy(peaked, tokens(1, 2, {3, 0}), 0, /*pad_id=*/3).item()) ==
+        doctest::Approx(std::log(4.0)));
 }
 
 GRADCHECK_CASE("EncoderLayer: backward matches finite differences, with a padded batch") {

@@ -1,4 +1,4 @@
-// Tests for data/vocab.cpp: the digit vocabulary of DESIGN.md, encode/decode by hand, UTF-8
+// Tests for data/vocab.cpp: the digit vocabulary of the standard model, encode/decode by hand, UTF-8
 // code points (and malformed bytes), words mode, and the serialised form's round trip and
 // rejection of strings it could not have written.
 #include "testing.h"

@@ -21,7 +21,8 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/thread_pool.h"
-#include "data/tokens.h"
+#include "autograd/token_matrix.h"
+#include "data/vocab.h"  // PAD, BOS, EOS
 
 namespace crossgrad::nn {
 struct TransformerConfig;  // nn/transformer.h, included by the suites that use tiny_config
