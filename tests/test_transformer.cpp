@@ -113,17 +113,21 @@ TEST_CASE("Seq2SeqTransformer: initialised like PyTorch, reproducibly from the s
     } else if (has(".norm")) {
       CHECK(p.values() == std::vector<real>(p.numel(), 1));  // LayerNorm weight ones
     } else if (has("transformer.") && p.dim() == 2) {
-      // nn.Transformer._reset_parameters: Xavier-uniform on every matrix
+      // nn.Transformer._reset_parameters: Xavier-uniform on every matrix, U(-b, b) with
+      // b = √(6 / (fan_in + fan_out)), standard deviation b/√3
       const real bound = real(std::sqrt(6.0 / double(p.size(0) + p.size(1))));
       CHECK(largest <= bound);
       CHECK(largest > real(0.95) * bound);
+      testing::check_spread(p, 0, double(bound) / std::sqrt(3.0));
     } else if (has("transformer.") || has("generator.")) {
       // linear biases and the generator keep Linear's U(±1/√in): in = 256 for linear2
       const real bound = real(has("linear2") ? 1.0 / 16 : 1.0 / 8);
       CHECK(largest <= bound);
       CHECK(largest > bound / 2);
+      testing::check_spread(p, 0, double(bound) / std::sqrt(3.0));
     } else {
       CHECK(largest > 2);  // embeddings: 832 draws of N(0, 1) reach past 2
+      testing::check_spread(p, 0, 1);
     }
   }
   const nn::TransformerConfig standard;
