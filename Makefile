@@ -63,6 +63,8 @@ doctest:
 	@CXX="$(CXX)" sh tests/ensure_doctest.sh
 
 test: build/f32/run_tests build/f64/run_tests $(EXAMPLES)
+	@echo "== layers point down: the #include lines of autograd/, nn/ and data/ =="
+	sh tests/check_layers.sh
 	@echo "== float32 suites (training, forward values, errors) =="
 	build/f32/run_tests
 	@echo "== float64 suites (gradient checks at PyTorch's tolerances) =="
