@@ -1,9 +1,7 @@
-// decode.cpp — turning a Seq2SeqTransformer into outputs (see decode.h): the argument
-// checks, Stepper (the encoder once, then live prefixes extended a token at a time), greedy
-// decoding, teacher-forced scoring and beam search over the same Stepper. Everything runs
-// under NoGradGuard in evaluation mode; the caller's train/eval mode is restored afterwards.
+// decode.cpp — greedy decoding, scoring and beam search (see decode.h), all over Stepper:
+// the encoder once, then live prefixes extended a token at a time. It runs under NoGradGuard
+// in eval mode and restores the caller's mode; training is elsewhere. Read next: nn/optim.h.
 // Legend: B batch, S source length, T generated length, N live prefixes, V vocabulary.
-// Read next: nn/optim.h (training the model instead).
 #include "nn/decode.h"
 
 #include <algorithm>

@@ -102,7 +102,8 @@ TEST_CASE("checkpoint: load_checkpoint refuses a missing, broken or mismatched v
     other_ids.pad_id = 3;
     nn::save_model(path, Seq2SeqTransformer(other_ids, 2), {{"vocab", vocab}});
     CHECK_THROWS_WITH_AS(load_checkpoint(path),
-                         doctest::Contains("the model's special ids (pad_id 3, bos_id 1, eos_id 2)"),
+                         doctest::Contains("the model's special ids (pad_id 3, bos_id 1, "
+                                           "eos_id 2)"),
                          Error);
   }
   SUBCASE("an error inside the model file is load_model's") {

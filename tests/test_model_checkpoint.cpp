@@ -96,7 +96,7 @@ TEST_CASE(
     CHECK(file.tensors[i].first == model.named_parameters()[i].first);
 }
 
-TEST_CASE("model_checkpoint: count_parameters matches the built model, 236,237 for the standard one") {
+TEST_CASE("model_checkpoint: count_parameters matches the built model, 236,237 for the standard") {
   CHECK(count_parameters(TransformerConfig()) == 236237);
   CHECK(count_parameters(tiny_config()) == Seq2SeqTransformer(tiny_config()).num_parameters());
   // By hand for d_model 2, 1 head, ff 3, V 4, 1+1 layers:

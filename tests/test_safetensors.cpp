@@ -359,7 +359,7 @@ TEST_CASE("optimizer state survives a safetensors file: the resumed run is bit-i
   CHECK(same_bits(straight, resumed));
 }
 
-TEST_CASE("atomic_file: write_file_atomically replaces a file whole and leaves nothing on failure") {
+TEST_CASE("atomic_file: write_file_atomically replaces a file whole, leaving nothing on failure") {
   TempDir dir;
   const std::string path = dir.file("out.csv");
   nn::write_file_atomically(path, "old\n");

@@ -1,7 +1,8 @@
-// Tests for examples/training/trainer.cpp, in-process: a tiny seeded reversal run learns its task exactly;
-// a run resumed from a mid-run checkpoint ends bit-identical to an uninterrupted one (task
-// stream with dropout, and TSV batches); TSV data trains end to end; hooks, stop_at and the
-// schedule behave; bad configs and mismatched resumptions are refused with clear errors.
+// Tests for examples/training/trainer.cpp, in-process: a tiny seeded reversal run learns its
+// task exactly; a run resumed from a mid-run checkpoint ends bit-identical to an uninterrupted
+// one (task stream with dropout, and TSV batches); TSV data trains end to end; hooks, stop_at
+// and the schedule behave; bad configs and mismatched resumptions are refused with clear
+// errors.
 #include <filesystem>
 #include <fstream>
 

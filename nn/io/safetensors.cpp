@@ -1,9 +1,7 @@
-// safetensors.cpp — checkpoints in the safetensors format (see safetensors.h). Writing lays
-// out the header (names checked, offsets contiguous) and the data as little-endian bytes,
-// saved atomically through nn/io/atomic_file.h. Reading validates every field of the header
-// (types, dtypes, shapes with overflow-checked byte counts, offsets that tile the data region
-// exactly) before a byte of data is decoded; load_into then copies by name.
-// Read next: nn/io/atomic_file.h (how a save replaces a file).
+// safetensors.cpp — the format both ways (see safetensors.h): writing lays out the header
+// and little-endian data and saves atomically; reading validates every header field (dtypes,
+// overflow-checked shapes, offsets that tile the data exactly) before decoding a byte; then
+// load_into copies by name. Read next: nn/io/atomic_file.h (how a save replaces a file).
 #include "nn/io/safetensors.h"
 
 #include <algorithm>
