@@ -29,8 +29,8 @@ EXAMPLES := $(patsubst examples/%.cpp,build/%,$(wildcard examples/*.cpp))
 # The application above the library, linked into the programs and the tests but not part of
 # the library: the training loop and checkpoints with their vocabulary (examples/training/),
 # and the programs' command-line helpers (examples/common/: flags, progress, plots).
-COMMON_SRC := $(wildcard examples/training/*.cpp examples/common/*.cpp)
-EXAMPLES_COMMON := $(COMMON_SRC:%.cpp=build/f32/%.o)
+APP_SRC := $(wildcard examples/training/*.cpp examples/common/*.cpp)
+APP_OBJ := $(APP_SRC:%.cpp=build/f32/%.o)
 
 .PHONY: all run test sanitize bench clean doctest
 all: build/f32/libcrossgrad.a $(EXAMPLES)
@@ -43,18 +43,18 @@ build/$(1)/%.o: %.cpp Makefile
 build/$(1)/libcrossgrad.a: $$(LIB_SRC:%.cpp=build/$(1)/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
+build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) $$(APP_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 $$(TEST_SRC:%.cpp=build/$(1)/%.o): | doctest
 # One suite on its own, e.g. `make build/f64/test_ops_nn && build/f64/test_ops_nn`.
-build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
+build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o $$(APP_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 endef
 $(eval $(call variant,f32,))
 $(eval $(call variant,f64,$(DOUBLE)))
 $(eval $(call variant,asan,$(DOUBLE) $(SANITIZE_FLAGS)))
 
-build/%: examples/%.cpp $(EXAMPLES_COMMON) build/f32/libcrossgrad.a
+build/%: examples/%.cpp $(APP_OBJ) build/f32/libcrossgrad.a
 	@mkdir -p build
 	$(CXX) $(FLAGS) -MMD -MP -MF build/$*.d $(filter %.cpp %.o %.a,$^) -o $@
 
