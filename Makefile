@@ -22,12 +22,15 @@ DOUBLE := -DCROSSGRAD_DOUBLE
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += -j$(JOBS)
 
-LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp data/*.cpp)
+# The library: the autograd core, the model and its files, the data. Nothing above them.
+LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp nn/io/*.cpp data/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 EXAMPLES := $(patsubst examples/%.cpp,build/%,$(wildcard examples/*.cpp))
-# Code shared by the example programs (flag parsing, progress, plots), not part of the library.
-COMMON_SRC := $(wildcard examples/common/*.cpp)
-EXAMPLES_COMMON := $(COMMON_SRC:%.cpp=build/f32/%.o)
+# The application above the library, linked into the programs and the tests but not part of
+# the library: the training loop and checkpoints with their vocabulary (examples/training/),
+# and the programs' command-line helpers (examples/common/: flags, progress, plots).
+APP_SRC := $(wildcard examples/training/*.cpp examples/common/*.cpp)
+APP_OBJ := $(APP_SRC:%.cpp=build/f32/%.o)
 
 .PHONY: all run test sanitize bench clean doctest
 all: build/f32/libcrossgrad.a $(EXAMPLES)
@@ -40,18 +43,18 @@ build/$(1)/%.o: %.cpp Makefile
 build/$(1)/libcrossgrad.a: $$(LIB_SRC:%.cpp=build/$(1)/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
+build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) $$(APP_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 $$(TEST_SRC:%.cpp=build/$(1)/%.o): | doctest
 # One suite on its own, e.g. `make build/f64/test_ops_nn && build/f64/test_ops_nn`.
-build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
+build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o $$(APP_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 endef
 $(eval $(call variant,f32,))
 $(eval $(call variant,f64,$(DOUBLE)))
 $(eval $(call variant,asan,$(DOUBLE) $(SANITIZE_FLAGS)))
 
-build/%: examples/%.cpp $(EXAMPLES_COMMON) build/f32/libcrossgrad.a
+build/%: examples/%.cpp $(APP_OBJ) build/f32/libcrossgrad.a
 	@mkdir -p build
 	$(CXX) $(FLAGS) -MMD -MP -MF build/$*.d $(filter %.cpp %.o %.a,$^) -o $@
 
@@ -60,6 +63,8 @@ doctest:
 	@CXX="$(CXX)" sh tests/ensure_doctest.sh
 
 test: build/f32/run_tests build/f64/run_tests $(EXAMPLES)
+	@echo "== layers point down: the #include lines of autograd/, nn/ and data/ =="
+	sh tests/check_layers.sh
 	@echo "== float32 suites (training, forward values, errors) =="
 	build/f32/run_tests
 	@echo "== float64 suites (gradient checks at PyTorch's tolerances) =="

@@ -1,7 +1,7 @@
 // predict.cpp — a trained checkpoint at work: decode inputs (greedy or beam search), score
 // given targets, and show where the decoder looked in the source (cross-attention).
 // Everything is checked before anything is printed or written; a mistake is one line on
-// stderr and a non-zero exit. Read next: nn/decode.h, examples/common/attention_view.h.
+// stderr and a non-zero exit. Read next: docs/architecture.md (how the layers fit together).
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +17,7 @@
 #include "data/tsv.h"
 #include "examples/common/attention_view.h"
 #include "examples/common/flags.h"
-#include "nn/checkpoint.h"
+#include "examples/training/checkpoint.h"
 #include "nn/decode.h"
 
 using namespace crossgrad;
@@ -282,7 +282,7 @@ int main(int argc, char** argv) {
     const std::optional<Options> parsed = parse_options(argc, argv);
     if (!parsed) return 0;  // --help
     const Options& options = *parsed;
-    nn::LoadedModel loaded = nn::load_model(options.checkpoint);
+    training::Checkpoint loaded = training::load_checkpoint(options.checkpoint);
     check_against_model(options, loaded.model->config());
     Session session{options, *loaded.model, loaded.vocab,
                     view::use_color(::isatty(STDOUT_FILENO), std::getenv("NO_COLOR"))};

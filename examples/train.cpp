@@ -6,8 +6,9 @@
 // Progress goes to stdout (a bar on a terminal, plain lines otherwise); errors go to stderr
 // as one line, with exit status 2 for bad flags or input and 1 for a failure while training.
 // Nothing is written until the run ends (or is interrupted with Ctrl-C), and then atomically.
-// The flags are declared and parsed in examples/common/train_flags.cpp.
-// Read next: nn/trainer.h (the loop), examples/predict.cpp (using the checkpoint).
+// The loop itself, its checkpoints and resuming are examples/training/trainer.h; the flags
+// are declared and parsed in examples/common/train_flags.cpp.
+// Read next: examples/predict.cpp (the checkpoint at work).
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -20,10 +21,10 @@
 #include "examples/common/loss_plot.h"
 #include "examples/common/progress.h"
 #include "examples/common/train_flags.h"
-#include "nn/trainer.h"
+#include "examples/training/trainer.h"
 
 using namespace crossgrad;
-using namespace crossgrad::nn;
+using namespace crossgrad::training;
 using cli::TrainOptions;
 namespace fs = std::filesystem;
 
@@ -43,7 +44,7 @@ std::string describe_model(const Trainer& trainer) {
   char line[256];
   std::snprintf(line, sizeof line,
                 "model: %s parameters: d_model %zu, %zu heads, ff %zu, %zu+%zu layers, dropout %g",
-                with_commas(count_parameters(m)).c_str(), m.d_model, m.num_heads, m.d_ff,
+                with_commas(nn::count_parameters(m)).c_str(), m.d_model, m.num_heads, m.d_ff,
                 m.num_encoder_layers, m.num_decoder_layers, double(m.dropout));
   return line;
 }
@@ -183,8 +184,9 @@ void save_run(Trainer& trainer, const TrainOptions& options) {
   try {
     trainer.save(options.save);  // creates the directory, writes the state, then the model
     const cli::LossHistory history = history_of(trainer);
-    write_file_atomically(csv, cli::loss_csv(history));
-    write_file_atomically(svg, cli::loss_svg(history, "crossgrad train: " + trainer.description()));
+    nn::write_file_atomically(csv, cli::loss_csv(history));
+    nn::write_file_atomically(svg,
+                              cli::loss_svg(history, "crossgrad train: " + trainer.description()));
   } catch (...) {
     std::error_code ignored;
     for (const std::string& file : files) fs::remove(file, ignored);

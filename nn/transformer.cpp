@@ -178,9 +178,9 @@ Transformer::Transformer(const TransformerConfig& config, Generator& gen, Genera
 
 // --- Seq2SeqTransformer ---
 
-Tensor padding_mask(const TokenMatrix& ids) {
+Tensor padding_mask(const TokenMatrix& ids, std::int64_t pad_id) {
   std::vector<real> mask(ids.ids.size());
-  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = ids.ids[i] == PAD;
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = ids.ids[i] == pad_id;
   return Tensor::from(std::move(mask), ids.shape());
 }
 
@@ -211,7 +211,8 @@ Tensor Seq2SeqTransformer::embed(const Embedding& table, const TokenMatrix& ids)
 }
 
 Tensor Seq2SeqTransformer::encode(const TokenMatrix& src) {
-  return transformer_.encoder().forward(embed(src_embed_, src), padding_mask(src));
+  return transformer_.encoder().forward(embed(src_embed_, src),
+                                        padding_mask(src, config_.pad_id));
 }
 
 Tensor Seq2SeqTransformer::decode(const Tensor& memory, const TokenMatrix& src,
@@ -221,7 +222,8 @@ Tensor Seq2SeqTransformer::decode(const Tensor& memory, const TokenMatrix& src,
          to_string(src.shape()) + " and tgt_in " + to_string(tgt_in.shape()) +
          " must be (B, S, D), (B, S) and (B, T) with D=" + std::to_string(config_.d_model));
   const Tensor h = transformer_.decoder().forward(embed(tgt_embed_, tgt_in), memory,
-                                                  padding_mask(tgt_in), padding_mask(src));
+                                                  padding_mask(tgt_in, config_.pad_id),
+                                                  padding_mask(src, config_.pad_id));
   return generator_.forward(h);  // (B, T, D) -> (B, T, V)
 }
 
@@ -244,7 +246,7 @@ DecoderCache Seq2SeqTransformer::start_decoding(const Tensor& memory, const Toke
     cache.layers.emplace_back();
     cache.layers.back().cross_attn = decoder.layer(i).multihead_attn().project_key_value(memory);
   }
-  cache.memory_padding_mask = padding_mask(src);
+  cache.memory_padding_mask = padding_mask(src, config_.pad_id);
   return cache;
 }
 
@@ -285,14 +287,14 @@ std::string Seq2SeqTransformer::extra_repr() const {
 }
 
 Tensor sequence_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
-                              real label_smoothing) {
+                              real label_smoothing, std::int64_t pad_id) {
   if (logits.dim() != 3 || logits.size(0) != labels.rows || logits.size(1) != labels.cols)
     fail("sequence_cross_entropy: logits " + to_string(logits.shape()) +
          " must be (B, T, V) for labels " + to_string(labels.shape()));
-  // (B, T, V) -> (B·T, V), one row per target position; PAD rows add nothing
+  // (B, T, V) -> (B·T, V), one row per target position; padding rows add nothing
   const Tensor rows = logits.reshape({-1, long(logits.size(2))});
   CrossEntropyOptions options;
-  options.ignore_index = PAD;
+  options.ignore_index = pad_id;
   options.label_smoothing = label_smoothing;
   return cross_entropy(rows, labels.ids, options);
 }

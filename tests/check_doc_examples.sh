@@ -23,7 +23,9 @@ for doc in README.md docs/*.md; do
 done
 
 strip() { sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"; }
-sources=$(ls autograd/*.h autograd/*.cpp nn/*.h nn/*.cpp data/*.h data/*.cpp examples/*.cpp tests/*.cpp tests/*.h 2>/dev/null)
+sources=$(ls autograd/*.h autograd/*.cpp nn/*.h nn/*.cpp nn/io/*.h nn/io/*.cpp data/*.h data/*.cpp \
+  examples/*.cpp examples/training/*.h examples/training/*.cpp examples/common/*.h \
+  examples/common/*.cpp tests/*.cpp tests/*.h 2>/dev/null)
 
 for block in "$OUT"/block_*.cpp; do
   [ -f "$block" ] || continue

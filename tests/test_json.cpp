@@ -1,7 +1,7 @@
-// Tests for nn/json.cpp and nn/json_parse.cpp: values parsed by hand, escapes and UTF-8, the
+// Tests for nn/io/json.cpp: values parsed by hand, escapes and UTF-8, the
 // writer's output, round trips, and one test per kind of malformed input with the byte offset it
 // reports.
-#include "nn/json.h"
+#include "nn/io/json.h"
 #include "testing.h"
 
 using crossgrad::Error;

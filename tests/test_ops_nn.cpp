@@ -54,10 +54,15 @@ Tensor layer_norm_reference(const Tensor& x, const Tensor& weight, const Tensor&
   return y;
 }
 
-// x times a mask drawn by the same seeded generator: the mask is dropout of a tensor of ones.
+// Inverted dropout by hand: one uniform draw u per element from an identically seeded
+// generator, in order; the element is kept, scaled by 1/(1-p), when u >= p and zeroed
+// otherwise. The mask is built here without the dropout op, so the op is checked against
+// something other than itself; x * mask is the composed forward and backward.
 Tensor dropout_reference(const Tensor& x, real p, std::uint64_t seed) {
   Generator gen(seed);
-  return x * dropout(Tensor::ones(x.shape()), p, true, gen);
+  std::vector<real> mask(x.numel());
+  for (real& m : mask) m = gen.uniform() >= p ? 1 / (1 - p) : 0;
+  return x * Tensor::from(mask, x.shape());
 }
 
 // Checks that fused(inputs) and composed(inputs) agree in value and, for one random upstream

@@ -1,12 +1,12 @@
 // Tests for examples/predict.cpp, run as a program (build/predict, the float32 build; `make
-// test` builds it first) on a tiny random model saved here with nn/checkpoint.h: decoding,
-// beam 1 = greedy, --score, --svg, --show-attention, and every kind of bad input giving one
-// line on stderr, a non-zero exit and no output file.
+// test` builds it first) on a tiny random model saved here with examples/training/checkpoint.h:
+// decoding, beam 1 = greedy, --score, --svg, --show-attention, and every kind of bad input
+// giving one line on stderr, a non-zero exit and no output file.
 #include <algorithm>
 #include <filesystem>
 
 #include "data/tasks.h"
-#include "nn/checkpoint.h"
+#include "examples/training/checkpoint.h"
 #include "testing.h"
 
 using namespace crossgrad;
@@ -29,7 +29,7 @@ struct Fixture {
     config.num_decoder_layers = 2;
     config.max_len = 40;
     nn::Seq2SeqTransformer model(config, 3);
-    nn::save_model(checkpoint, model, task_vocab(Task::reverse));
+    training::save_checkpoint(checkpoint, model, task_vocab(Task::reverse));
   }
 
   std::vector<std::string> files() const { return work.listing(); }

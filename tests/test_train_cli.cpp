@@ -4,7 +4,7 @@
 // stderr, exit status 2 and no files.
 #include <filesystem>
 
-#include "nn/checkpoint.h"
+#include "examples/training/checkpoint.h"
 #include "testing.h"
 
 using namespace crossgrad;
@@ -173,7 +173,8 @@ TEST_CASE("train CLI: a tiny TSV run writes its checkpoint, training state, loss
   CHECK(f.files() == std::vector<std::string>{"pairs.tsv", "runs", "runs/letters.loss.csv",
                                               "runs/letters.loss.svg", "runs/letters.safetensors",
                                               "runs/letters.state.safetensors"});
-  const nn::LoadedModel loaded = nn::load_model(f.path("runs/letters.safetensors"));
+  const training::Checkpoint loaded =
+      training::load_checkpoint(f.path("runs/letters.safetensors"));
   CHECK(loaded.vocab.symbols() == std::vector<std::string>{"a", "b", "c"});
   CHECK(loaded.metadata.at("data") == tsv);
   CHECK(loaded.metadata.at("step") == "30");

@@ -1,15 +1,16 @@
-// Tests for nn/trainer.cpp, in-process: a tiny seeded reversal run learns its task exactly;
-// a run resumed from a mid-run checkpoint ends bit-identical to an uninterrupted one (task
-// stream with dropout, and TSV batches); TSV data trains end to end; hooks, stop_at and the
-// schedule behave; bad configs and mismatched resumptions are refused with clear errors.
+// Tests for examples/training/trainer.cpp, in-process: a tiny seeded reversal run learns its
+// task exactly; a run resumed from a mid-run checkpoint ends bit-identical to an uninterrupted
+// one (task stream with dropout, and TSV batches); TSV data trains end to end; hooks, stop_at
+// and the schedule behave; bad configs and mismatched resumptions are refused with clear
+// errors.
 #include <filesystem>
 #include <fstream>
 
-#include "nn/trainer.h"
+#include "examples/training/trainer.h"
 #include "testing.h"
 
 using namespace crossgrad;
-using namespace crossgrad::nn;
+using namespace crossgrad::training;
 using namespace testing;
 namespace fs = std::filesystem;
 
@@ -258,7 +259,7 @@ TEST_CASE(
   CHECK(saved.data_path == config.data_path);
   CHECK(saved.lr == config.lr);
   CHECK(saved.steps == 6);
-  CHECK(config_to_json(saved.model) == config_to_json(first.config().model));
+  CHECK(nn::config_to_json(saved.model) == nn::config_to_json(first.config().model));
 
   SUBCASE("a setting that shapes the run") {
     TrainConfig changed = saved;

@@ -21,7 +21,8 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/thread_pool.h"
-#include "data/tokens.h"
+#include "autograd/token_matrix.h"
+#include "data/vocab.h"  // PAD, BOS, EOS
 
 namespace crossgrad::nn {
 struct TransformerConfig;  // nn/transformer.h, included by the suites that use tiny_config
@@ -94,6 +95,25 @@ inline double max_abs_difference(const Tensor& a, const Tensor& b) {
   for (std::size_t i = 0; i < a.numel(); ++i)
     largest = std::max(largest, std::abs(double(a.data()[i]) - double(b.data()[i])));
   return largest;
+}
+
+// Asserts that t's values look like draws from a distribution with the given mean and
+// standard deviation: the sample mean within 4 standard errors (4σ/√n) and the sample standard
+// deviation within 4 of its standard errors (about σ/√(2n)) of σ. Bounding the largest value
+// alone would pass a constant fill; this fails one, and fails a bound off by a factor.
+inline void check_spread(const Tensor& t, double mean, double stddev) {
+  const double n = double(t.numel());
+  REQUIRE(n > 1);
+  double sum = 0, squares = 0;
+  for (std::size_t i = 0; i < t.numel(); ++i) sum += double(t.data()[i]);
+  const double sample_mean = sum / n;
+  for (std::size_t i = 0; i < t.numel(); ++i)
+    squares += (double(t.data()[i]) - sample_mean) * (double(t.data()[i]) - sample_mean);
+  const double sample_stddev = std::sqrt(squares / n);
+  INFO("n " << n << ": mean " << sample_mean << " (want " << mean << "), standard deviation "
+            << sample_stddev << " (want " << stddev << ")");
+  CHECK(std::abs(sample_mean - mean) <= 4 * stddev / std::sqrt(n));
+  CHECK(std::abs(sample_stddev - stddev) <= 4 * stddev / std::sqrt(2 * n));
 }
 
 // Sets the thread count for one scope and restores the previous one when it ends.

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "autograd/thread_pool.h"
-#include "nn/trainer.h"
+#include "examples/training/trainer.h"
 
 namespace crossgrad::cli {
 
@@ -25,7 +25,7 @@ struct TrainOptions {
 // defaults the flags start from, so only what the user spells out can differ (and the
 // Trainer refuses a difference that would change the run). With --help, prints the help to
 // stdout and sets `help`. A mistake is a FlagError (or an Error reading the checkpoint).
-nn::TrainConfig read_train_command_line(int argc, const char* const* argv, TrainOptions& options,
-                                        bool& help);
+training::TrainConfig read_train_command_line(int argc, const char* const* argv,
+                                              TrainOptions& options, bool& help);
 
 }  // namespace crossgrad::cli

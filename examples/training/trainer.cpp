@@ -1,23 +1,45 @@
-// trainer.cpp — the training loop (see trainer.h): the config's checks, data, one step,
-// evaluation and samples. Saving and resuming a run are in trainer_resume.cpp; the Data both
-// use is in trainer_internal.h. Read next: nn/trainer_resume.cpp.
-#include "nn/trainer.h"
+// trainer.cpp — the training loop (see trainer.h): the config's checks, the data, one step,
+// evaluation and samples; then saving a run and resuming it bit-identically. A run's
+// settings travel as strings keyed by flag name, so a resumed run can be checked against the
+// saved one setting by setting. Read next: examples/train.cpp (the command line over it).
+#include "examples/training/trainer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "data/tsv.h"
 #include "nn/decode.h"
-#include "nn/trainer_internal.h"
 
-namespace crossgrad::nn {
+namespace crossgrad::training {
 
-using trainer_internal::number;
+// Where a run's examples come from (a task's stream, or a TSV file's shuffled batches), the
+// held-out sets it is evaluated on, and what a resumed run must find unchanged.
+struct Trainer::Data {
+  Vocab vocab;
+  bool is_task = true;
+  TaskSpec spec;                           // tasks: what the training stream draws
+  Generator stream;                        // tasks: the training stream
+  std::vector<Pair> train;                 // TSV: the training split ...
+  std::unique_ptr<BatchIterator> batches;  // ... and its shuffled batches
+  std::vector<Pair> held_out, generalisation;
+  std::string fingerprint;  // TSV: of the whole file
+  std::size_t longest = 0;  // most tokens in a source or target, for the position table
+
+  explicit Data(Vocab v) : vocab(std::move(v)) {}
+};
 
 namespace {
+
+std::string number(double x) {  // shortest text that reads back to the same double
+  char buffer[32];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, x).ptr);
+}
 
 constexpr std::size_t kEvalBatch = 250;  // rows decoded together, as the reference
 
@@ -41,6 +63,22 @@ std::string fingerprint(const std::vector<Pair>& pairs) {
 
 void require(bool ok, const std::string& what, const std::string& got) {  // "what, got x"
   if (!ok) fail(what + ", got " + got);
+}
+
+// What the model should generate for a target: the target's ids, then EOS.
+std::vector<std::int64_t> expected_output(const Vocab& vocab, const std::string& target) {
+  std::vector<std::int64_t> ids = vocab.encode(target);
+  ids.push_back(EOS);
+  return ids;
+}
+
+// The model's config for this vocabulary: its size and its special ids.
+TransformerConfig for_vocab(TransformerConfig model, std::size_t vocab_size) {
+  model.vocab_size = vocab_size;
+  model.pad_id = PAD;
+  model.bos_id = BOS;
+  model.eos_id = EOS;
+  return model;
 }
 
 }  // namespace
@@ -75,9 +113,9 @@ void validate(const TrainConfig& c) {
   require(c.stop_at >= 0 && c.stop_at <= c.steps,
           "--stop-at must lie in [0, --steps " + std::to_string(c.steps) + "]",
           std::to_string(c.stop_at));
-  TransformerConfig model = c.model;
-  model.vocab_size = std::max<std::size_t>(model.vocab_size, 4);  // set from the data later
-  validate_config(model, "model");
+  // The vocabulary is not read yet: a stand-in size, at least the smallest valid one.
+  const TransformerConfig model = for_vocab(c.model, std::max<std::size_t>(c.model.vocab_size, 4));
+  nn::validate_config(model, "model");
 }
 
 // --- Data ---
@@ -122,8 +160,8 @@ std::unique_ptr<Trainer::Data> Trainer::make_data(TrainConfig& config) {
 Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   validate(config_);
   data_ = make_data(config_);
-  config_.model.vocab_size = data_->vocab.size();
-  validate_config(config_.model, "model");
+  config_.model = for_vocab(config_.model, data_->vocab.size());
+  nn::validate_config(config_.model, "model");
   if (data_->longest + 2 > config_.model.max_len)  // + EOS, + BOS
     fail("the longest sequence has " + std::to_string(data_->longest) +
          " tokens, more than the model's positional table allows (max_len " +
@@ -162,7 +200,7 @@ void Trainer::make_optimizer() {
 Batch Trainer::next_batch() {
   if (data_->is_task)
     return make_batch(make_examples(data_->spec, config_.batch, data_->stream), vocab());
-  return make_batch(gather(data_->train, data_->batches->next()), vocab());
+  return make_batch(pick_examples(data_->train, data_->batches->next()), vocab());
 }
 
 StepResult Trainer::train_step() {
@@ -172,7 +210,8 @@ StepResult Trainer::train_step() {
   const Batch batch = next_batch();
   model_->train();
   const Tensor logits = model_->forward(batch.src, batch.tgt_in);  // (B, T, V)
-  Tensor loss = sequence_cross_entropy(logits, batch.labels, real(config_.label_smoothing));
+  Tensor loss = nn::sequence_cross_entropy(logits, batch.labels, real(config_.label_smoothing),
+                                           config_.model.pad_id);
   // Token accuracy: argmax over V at every non-PAD label, read before backward frees anything.
   const std::size_t V = logits.size(2);
   const real* scores = logits.data();
@@ -238,12 +277,11 @@ Evaluation Trainer::evaluate_on(const std::vector<Pair>& examples, LengthAccurac
         examples.begin() + std::ptrdiff_t(begin),
         examples.begin() + std::ptrdiff_t(std::min(examples.size(), begin + kEvalBatch)));
     const Batch batch = make_batch(chunk, vocab());
-    DecodeOptions options;
+    nn::DecodeOptions options;
     options.max_len = batch.labels.cols;  // the longest target + EOS: enough to be right
-    const std::vector<Hypothesis> hypotheses = greedy_decode(*model_, batch.src, options);
+    const std::vector<nn::Hypothesis> hypotheses = nn::greedy_decode(*model_, batch.src, options);
     for (std::size_t row = 0; row < chunk.size(); ++row) {
-      std::vector<std::int64_t> want = vocab().encode(chunk[row].target);
-      want.push_back(EOS);
+      const std::vector<std::int64_t> want = expected_output(vocab(), chunk[row].target);
       const std::vector<std::int64_t>& got = hypotheses[row].tokens;
       for (std::size_t t = 0; t < want.size(); ++t)
         right_tokens += t < got.size() && got[t] == want[t];
@@ -273,16 +311,182 @@ std::vector<Sample> Trainer::samples(std::size_t count) {
       data_->held_out.begin() + std::ptrdiff_t(std::min(count, data_->held_out.size())));
   std::vector<Sample> samples;
   if (chosen.empty()) return samples;
-  const std::vector<Hypothesis> hypotheses =
-      greedy_decode(*model_, make_batch(chosen, vocab()).src);
-  for (std::size_t i = 0; i < chosen.size(); ++i) {
-    std::vector<std::int64_t> want = vocab().encode(chosen[i].target);
-    want.push_back(EOS);
+  const std::vector<nn::Hypothesis> hypotheses =
+      nn::greedy_decode(*model_, make_batch(chosen, vocab()).src);
+  for (std::size_t i = 0; i < chosen.size(); ++i)
     samples.push_back({chosen[i].source, chosen[i].target, vocab().decode(hypotheses[i].tokens),
-                       hypotheses[i].tokens == want});
-  }
+                       hypotheses[i].tokens == expected_output(vocab(), chosen[i].target)});
   model_->train();
   return samples;
 }
 
-}  // namespace crossgrad::nn
+// --- Saving and resuming ---
+
+namespace {
+
+// One setting of a run as text keyed by its flag name, and back. `session` settings may
+// differ when a run resumes; the others must match the saved run exactly.
+struct Setting {
+  const char* key;
+  bool session;
+  std::function<std::string(const TrainConfig&)> get;
+  std::function<void(TrainConfig&, const std::string&)> set;
+};
+
+template <class T>
+Setting field(const char* key, T TrainConfig::*member, bool session = false) {
+  const auto get = [member](const TrainConfig& c) -> std::string {
+    if constexpr (std::is_same_v<T, std::string>)
+      return c.*member;
+    else if constexpr (std::is_floating_point_v<T>)
+      return number(c.*member);
+    else
+      return std::to_string(c.*member);
+  };
+  const auto set = [member, key](TrainConfig& c, const std::string& text) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      c.*member = text;
+    } else {
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), c.*member);
+      if (error != std::errc() || end != text.data() + text.size() || text.empty())
+        fail(std::string("resume: setting '") + key + "' is not a valid number: '" + text + "'");
+    }
+  };
+  return {key, session, get, set};
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      field("task", &TrainConfig::task),
+      field("data", &TrainConfig::data_path),
+      {"tokens", false, [](const TrainConfig& c) { return to_string(c.tokens); },
+       [](TrainConfig& c, const std::string& text) { c.tokens = parse_token_mode(text); }},
+      field("valid-fraction", &TrainConfig::valid_fraction),
+      field("min-len", &TrainConfig::min_len),
+      field("max-len", &TrainConfig::max_len),
+      field("generalisation", &TrainConfig::generalisation),
+      field("steps", &TrainConfig::steps),
+      field("batch", &TrainConfig::batch),
+      field("lr", &TrainConfig::lr),
+      field("warmup", &TrainConfig::warmup),
+      field("schedule", &TrainConfig::schedule),
+      field("clip", &TrainConfig::clip),
+      field("label-smoothing", &TrainConfig::label_smoothing),
+      field("seed", &TrainConfig::seed),
+      field("eval-every", &TrainConfig::eval_every, true),
+      field("eval-size", &TrainConfig::eval_size, true),
+      field("target-acc", &TrainConfig::target_acc, true)};
+  return table;
+}
+
+}  // namespace
+
+void Trainer::save(const std::string& checkpoint_path) const {
+  const std::filesystem::path parent = std::filesystem::path(checkpoint_path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  TrainingState state;
+  state.step = step_;
+  state.optimizer = optimizer_->state_dict();
+  std::vector<real> evaluations;  // (E, 3): step, exact match, token accuracy
+  for (const Evaluation& e : evaluations_)
+    evaluations.insert(evaluations.end(),
+                       {real(e.step), real(e.exact_match), real(e.token_accuracy)});
+  state.history = {{"loss", Tensor::from(losses_, {losses_.size()})},
+                   {"token_accuracy", Tensor::from(token_accuracies_, {losses_.size()})},
+                   {"evaluations", Tensor::from(evaluations, {evaluations_.size(), 3})}};
+  state.data_generator = data_->is_task ? data_->stream.state() : "";
+  state.dropout_generator = model_->dropout_generator().state();
+  state.batch_position = data_->is_task ? "" : data_->batches->save();
+  for (const Setting& setting : settings()) state.settings[setting.key] = setting.get(config_);
+  state.settings["fingerprint"] = data_->fingerprint;
+  // The state first, the model last: a model file always has its state beside it, and a
+  // crash in between leaves steps that disagree, which restore() reports.
+  save_training_state(training_state_path(checkpoint_path), state);
+  Metadata extra = {{"step", std::to_string(step_)},
+                    {"task", data_->is_task ? config_.task : ""},
+                    {"data", config_.data_path},
+                    {"tokens", to_string(config_.tokens)}};
+  if (!evaluations_.empty()) extra["exact_match"] = number(evaluations_.back().exact_match);
+  save_checkpoint(checkpoint_path, *model_, vocab(), extra, kRealDtype);
+}
+
+TrainConfig Trainer::saved_config(const std::string& checkpoint_path) {
+  const TrainingState state = load_training_state(training_state_path(checkpoint_path));
+  TrainConfig config;
+  config.model = load_checkpoint(checkpoint_path).model->config();
+  for (const Setting& setting : settings()) {
+    const auto found = state.settings.find(setting.key);
+    if (found == state.settings.end())
+      fail("resume: the training state lacks setting '" + std::string(setting.key) + "'");
+    setting.set(config, found->second);
+  }
+  return config;
+}
+
+// Everything that must match for a resumed run to be the same run, checked before any of it
+// is used: settings, data, model shape, vocab, and that both files come from one save.
+void Trainer::check_same_run(const Checkpoint& loaded, const TrainingState& state,
+                             const std::string& where, const std::string& state_path) const {
+  for (const Setting& setting : settings()) {
+    const auto found = state.settings.find(setting.key);
+    const std::string saved = found == state.settings.end() ? "(none)" : found->second;
+    if (!setting.session && saved != setting.get(config_))
+      fail(where + "--" + setting.key + " is '" + setting.get(config_) +
+           "' but the saved run used '" + saved +
+           "'; a resumed run keeps every setting but the session ones");
+  }
+  const auto fingerprint = state.settings.find("fingerprint");
+  if (fingerprint == state.settings.end() || fingerprint->second != data_->fingerprint)
+    fail(where + "the data in '" + config_.data_path + "' changed since the checkpoint was saved");
+  if (nn::config_to_json(loaded.model->config()) != nn::config_to_json(config_.model))
+    fail(where + "the checkpoint's model is " + nn::config_to_json(loaded.model->config()) +
+         " but the config asks for " + nn::config_to_json(config_.model));
+  if (loaded.vocab != vocab()) fail(where + "the checkpoint's vocab differs from the data's");
+  const auto step = loaded.metadata.find("step");
+  if (step == loaded.metadata.end() || step->second != std::to_string(state.step))
+    fail(where + "the model (step " + (step == loaded.metadata.end() ? "?" : step->second) +
+         ") and '" + state_path + "' (step " + std::to_string(state.step) +
+         ") come from different saves");
+  if (state.step > config_.steps)
+    fail(where + "step " + std::to_string(state.step) + " is past --steps " +
+         std::to_string(config_.steps));
+}
+
+void Trainer::restore(const std::string& checkpoint_path) {
+  Checkpoint loaded = load_checkpoint(checkpoint_path);
+  const std::string state_path = training_state_path(checkpoint_path);
+  const TrainingState state = load_training_state(state_path);
+  const std::string where = "resume from '" + checkpoint_path + "': ";
+  check_same_run(loaded, state, where, state_path);
+  model_ = std::move(loaded.model);
+  model_->train();
+  model_->dropout_generator().set_state(state.dropout_generator);
+  make_optimizer();
+  optimizer_->load_state_dict(state.optimizer);
+  if (data_->is_task)
+    data_->stream.set_state(state.data_generator);
+  else
+    data_->batches->load(state.batch_position);
+  // The curves: one value a step, and one (step, exact, token) row an evaluation.
+  const auto history = [&](const std::string& name, std::size_t columns) -> const Tensor& {
+    for (const auto& [key, tensor] : state.history)
+      if (key == name && tensor.dim() == (columns ? 2u : 1u) &&
+          (columns ? tensor.size(1) == columns : tensor.size(0) == std::size_t(state.step)))
+        return tensor;
+    fail(where + "'" + state_path + "' lacks a well-formed history '" + name + "'");
+  };
+  losses_ = history("loss", 0).values();
+  token_accuracies_ = history("token_accuracy", 0).values();
+  const std::vector<real>& rows = history("evaluations", 3).values();
+  evaluations_.clear();
+  for (std::size_t i = 0; i + 2 < rows.size(); i += 3) {
+    Evaluation e;
+    e.step = std::int64_t(rows[i]);
+    e.exact_match = rows[i + 1];
+    e.token_accuracy = rows[i + 2];
+    evaluations_.push_back(e);
+  }
+  step_ = state.step;
+}
+
+}  // namespace crossgrad::training

@@ -1,58 +1,23 @@
-// checkpoint.cpp — model checkpoints and training state (see checkpoint.h). Loading checks
-// the metadata and the sizes it implies before building a model, so a corrupt or hostile
-// file fails with a message instead of a huge allocation.
-#include "nn/checkpoint.h"
+// model_checkpoint.cpp — model files (see model_checkpoint.h). Loading checks the metadata
+// and the sizes it implies before building a model, so a corrupt or hostile file fails with
+// a message instead of a huge allocation.
+#include "nn/model_checkpoint.h"
 
 #include <cmath>
 #include <utility>
 
-#include "nn/json.h"
+#include "nn/io/json.h"
 
 namespace crossgrad::nn {
 
 namespace {
 
-constexpr const char* kStateFormat = "crossgrad-training-state 1";
 // Any one size above this is corruption, not a toy transformer; it also keeps the
 // parameter-count arithmetic far from overflow.
 constexpr std::int64_t kMaxSize = 1 << 20;
 constexpr std::size_t kMaxPositionTable = std::size_t(1) << 26;  // max_len * d_model values
 
-bool is_reserved_model_key(const std::string& key) {
-  return key == "format" || key == "config" || key == "vocab";
-}
-
-// The value under key, or an error naming the missing key.
-const std::string& required(const Metadata& metadata, const std::string& key,
-                            const std::string& where) {
-  const auto found = metadata.find(key);
-  if (found == metadata.end()) fail(where + "missing metadata key '" + key + "'");
-  return found->second;
-}
-
-// The safetensors file at path, whose metadata says it is `format`. A load error is
-// prefixed with "<op>: " (it names the path already); the rest with `where`.
-SafetensorsFile load_file_of_format(const std::string& path, const std::string& format,
-                                    const std::string& op, const std::string& where) {
-  SafetensorsFile file = [&] {
-    try {
-      return load_safetensors(path);
-    } catch (const Error& error) {
-      fail(op + ": " + error.what());
-    }
-  }();
-  const std::string& found = required(file.metadata, "format", where);
-  if (found != format)
-    fail(where + "metadata 'format' is '" + found + "', expected '" + format + "'");
-  return file;
-}
-
-// A decimal count as written by std::to_string: digits only, no sign, no overflow.
-std::int64_t parse_count(const std::string& text, const std::string& what) {
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
-    fail(what + " must be a non-negative integer, got '" + text + "'");
-  return std::stoll(text);
-}
+bool is_reserved_model_key(const std::string& key) { return key == "format" || key == "config"; }
 
 // Sizes of the integer fields, in the order they are written.
 struct SizeField {
@@ -67,6 +32,19 @@ constexpr SizeField kSizeFields[] = {
     {"num_encoder_layers", &TransformerConfig::num_encoder_layers},
     {"num_decoder_layers", &TransformerConfig::num_decoder_layers},
     {"max_len", &TransformerConfig::max_len},
+};
+
+// The special ids, written after the other fields. Checkpoints saved before they were
+// configurable lack them, and were trained with PAD 0, BOS 1, EOS 2: an absent id keeps
+// TransformerConfig's default, which is that id, so every such checkpoint still loads.
+struct IdField {
+  const char* name;
+  std::int64_t TransformerConfig::*member;
+};
+constexpr IdField kIdFields[] = {
+    {"pad_id", &TransformerConfig::pad_id},
+    {"bos_id", &TransformerConfig::bos_id},
+    {"eos_id", &TransformerConfig::eos_id},
 };
 
 }  // namespace
@@ -96,6 +74,15 @@ void validate_config(const TransformerConfig& c, const std::string& where) {
   if (!(c.layer_norm_eps > 0 && std::isfinite(double(c.layer_norm_eps))))
     fail(prefix + "layer_norm_eps must be positive and finite, got " +
          std::to_string(double(c.layer_norm_eps)));
+  for (const IdField& field : kIdFields) {
+    const std::int64_t id = c.*field.member;
+    if (id < 0 || std::uint64_t(id) >= c.vocab_size)
+      fail(prefix + field.name + " must lie in the vocabulary [0, " +
+           std::to_string(c.vocab_size) + "), got " + std::to_string(id));
+  }
+  if (c.pad_id == c.bos_id || c.pad_id == c.eos_id || c.bos_id == c.eos_id)
+    fail(prefix + "pad_id, bos_id and eos_id must differ, got " + std::to_string(c.pad_id) +
+         ", " + std::to_string(c.bos_id) + " and " + std::to_string(c.eos_id));
 }
 
 std::size_t count_parameters(const TransformerConfig& c) {
@@ -116,6 +103,7 @@ std::string config_to_json(const TransformerConfig& config) {
   for (const SizeField& field : kSizeFields) object.set(field.name, config.*field.member);
   object.set("dropout", double(config.dropout));
   object.set("layer_norm_eps", double(config.layer_norm_eps));
+  for (const IdField& field : kIdFields) object.set(field.name, config.*field.member);
   return object.dump();
 }
 
@@ -150,49 +138,45 @@ TransformerConfig config_from_json(const std::string& text, const std::string& w
       fail(where + ": " + name + " must be a number, got " + v.dump());
     config.*member = static_cast<real>(v.as_number());
   }
+  for (const IdField& id : kIdFields) {
+    const json::Value* v = value.find(id.name);
+    if (!v) continue;  // a checkpoint from before the ids were configurable: the default
+    ++known;
+    if (!v->is_integer() || v->as_integer() < 0 || v->as_integer() > kMaxSize)
+      fail(where + ": " + id.name + " must be an integer between 0 and " +
+           std::to_string(kMaxSize) + ", got " + v->dump());
+    config.*id.member = v->as_integer();
+  }
   if (known != value.as_object().size())  // every key is unique (the parser checks), so extra
     for (const auto& member : value.as_object()) {
       bool is_known = member.first == "dropout" || member.first == "layer_norm_eps";
       for (const SizeField& size : kSizeFields) is_known = is_known || member.first == size.name;
+      for (const IdField& id : kIdFields) is_known = is_known || member.first == id.name;
       if (!is_known) fail(where + ": unknown field '" + member.first + "'");
     }
   validate_config(config, where);
   return config;
 }
 
-// --- Model checkpoints ---
+// --- Model files ---
 
-void save_model(const std::string& path, const Seq2SeqTransformer& model, const Vocab& vocab,
-                const Metadata& extra, Dtype dtype) {
-  const std::string where = "save_model: '" + path + "': ";
-  if (vocab.size() != model.config().vocab_size)
-    fail(where + "the vocab has " + std::to_string(vocab.size()) + " ids but the model's " +
-         "vocab_size is " + std::to_string(model.config().vocab_size));
-  Metadata metadata = extra;
-  for (const auto& entry : extra)
+void save_model(const std::string& path, const Seq2SeqTransformer& model,
+                const Metadata& metadata, Dtype dtype) {
+  for (const auto& entry : metadata)
     if (is_reserved_model_key(entry.first))
-      fail(where + "metadata key '" + entry.first + "' is reserved (format, config, vocab)");
-  metadata["format"] = kModelFormat;
-  metadata["config"] = config_to_json(model.config());
-  metadata["vocab"] = vocab.serialize();
-  save_safetensors(path, model.named_parameters(), metadata, dtype);
+      fail("save_model: '" + path + "': metadata key '" + entry.first +
+           "' is reserved (format, config)");
+  Metadata all = metadata;
+  all["format"] = kModelFormat;
+  all["config"] = config_to_json(model.config());
+  save_safetensors(path, model.named_parameters(), all, dtype);
 }
 
 LoadedModel load_model(const std::string& path) {
   const std::string where = "load_model: '" + path + "': ";
   SafetensorsFile file = load_file_of_format(path, kModelFormat, "load_model", where);
-  const TransformerConfig config =
-      config_from_json(required(file.metadata, "config", where), where + "metadata 'config'");
-  const Vocab vocab = [&] {
-    try {
-      return Vocab::deserialize(required(file.metadata, "vocab", where));
-    } catch (const Error& error) {
-      fail(where + "metadata 'vocab': " + error.what());
-    }
-  }();
-  if (vocab.size() != config.vocab_size)
-    fail(where + "the vocab has " + std::to_string(vocab.size()) +
-         " ids but config.vocab_size is " + std::to_string(config.vocab_size));
+  const TransformerConfig config = config_from_json(
+      required_metadata(file.metadata, "config", where), where + "metadata 'config'");
   std::size_t stored = 0;
   for (const auto& entry : file.tensors) stored += entry.second.numel();
   if (stored != count_parameters(config))
@@ -207,66 +191,32 @@ LoadedModel load_model(const std::string& path) {
   }
   model->eval();
   Metadata metadata = std::move(file.metadata);
-  for (const char* key : {"format", "config", "vocab"}) metadata.erase(key);
-  return LoadedModel{std::move(model), vocab, std::move(metadata)};
+  for (const char* key : {"format", "config"}) metadata.erase(key);
+  return LoadedModel{std::move(model), std::move(metadata)};
 }
 
-// --- Training state ---
+// --- Files with a format key ---
 
-void save_training_state(const std::string& path, const TrainingState& state) {
-  NamedTensors tensors;
-  for (const auto& [name, tensor] : state.optimizer)
-    tensors.emplace_back("optimizer." + name, tensor);
-  for (const auto& [name, tensor] : state.history) tensors.emplace_back("history." + name, tensor);
-  Metadata metadata = {{"format", kStateFormat},
-                       {"step", std::to_string(state.step)},
-                       {"data_generator", state.data_generator},
-                       {"dropout_generator", state.dropout_generator},
-                       {"batch_position", state.batch_position}};
-  for (const auto& [key, value] : state.settings) metadata["setting." + key] = value;
-  save_safetensors(path, tensors, metadata, kRealDtype);
+const std::string& required_metadata(const Metadata& metadata, const std::string& key,
+                                     const std::string& where) {
+  const auto found = metadata.find(key);
+  if (found == metadata.end()) fail(where + "missing metadata key '" + key + "'");
+  return found->second;
 }
 
-TrainingState load_training_state(const std::string& path) {
-  const std::string where = "load_training_state: '" + path + "': ";
-  SafetensorsFile file = load_file_of_format(path, kStateFormat, "load_training_state", where);
-  TrainingState state;
-  state.step = parse_count(required(file.metadata, "step", where), where + "metadata 'step'");
-  state.data_generator = required(file.metadata, "data_generator", where);
-  state.dropout_generator = required(file.metadata, "dropout_generator", where);
-  state.batch_position = required(file.metadata, "batch_position", where);
-  for (const std::string* text : {&state.data_generator, &state.dropout_generator}) {
-    if (text->empty() && text == &state.data_generator) continue;
+SafetensorsFile load_file_of_format(const std::string& path, const std::string& format,
+                                    const std::string& op, const std::string& where) {
+  SafetensorsFile file = [&] {
     try {
-      Generator().set_state(*text);
+      return load_safetensors(path);
     } catch (const Error& error) {
-      fail(where + (text == &state.data_generator ? "data_generator: " : "dropout_generator: ") +
-           error.what());
+      fail(op + ": " + error.what());
     }
-  }
-  const std::string setting = "setting.";
-  for (const auto& [key, value] : file.metadata)
-    if (key.compare(0, setting.size(), setting) == 0)
-      state.settings[key.substr(setting.size())] = value;
-  for (auto& [name, tensor] : file.tensors) {
-    if (name.compare(0, 10, "optimizer.") == 0)
-      state.optimizer.emplace_back(name.substr(10), std::move(tensor));
-    else if (name.compare(0, 8, "history.") == 0)
-      state.history.emplace_back(name.substr(8), std::move(tensor));
-    else
-      fail(where + "unexpected tensor '" + name + "' (expected optimizer.* or history.*)");
-  }
-  return state;
-}
-
-// --- Files ---
-
-std::string companion_path(const std::string& checkpoint_path, const std::string& suffix) {
-  const std::string extension = ".safetensors";
-  const std::size_t n = checkpoint_path.size(), e = extension.size();
-  const bool strip = n > e && checkpoint_path.compare(n - e, e, extension) == 0 &&
-                     checkpoint_path[n - e - 1] != '/';
-  return (strip ? checkpoint_path.substr(0, n - e) : checkpoint_path) + suffix;
+  }();
+  const std::string& found = required_metadata(file.metadata, "format", where);
+  if (found != format)
+    fail(where + "metadata 'format' is '" + found + "', expected '" + format + "'");
+  return file;
 }
 
 }  // namespace crossgrad::nn

@@ -1,7 +1,7 @@
 // atomic_file.cpp — temporary file, fsync, rename (see atomic_file.h). POSIX calls rather
 // than std::ofstream because iostreams cannot fsync, and without fsync a crash after the
 // rename can leave an empty file under the new name.
-#include "nn/atomic_file.h"
+#include "nn/io/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,7 +1,8 @@
 // atomic_file.h — replacing a file whole: bytes go to a temporary file in the same
 // directory, which is fsynced and renamed over the target, so a reader (or a crash) sees the
 // old file or the complete new one, never a torn one. Used by save_safetensors and by the
-// text files a run writes next to its checkpoint (CSV, SVG). Read next: nn/safetensors.h.
+// text files a run writes next to its checkpoint (CSV, SVG).
+// Read next: nn/model_checkpoint.h (the model files built on these).
 #pragma once
 
 #include <cstddef>

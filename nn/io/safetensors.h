@@ -4,7 +4,8 @@
 //    "data_offsets": [begin, end]}, ...}
 // padded with spaces to a multiple of 8, then the raw little-endian data, offsets relative
 // to the end of the header. Saving is atomic (temporary file, fsync, rename); loading
-// trusts nothing and names the file and the problem in every error. Read next: optim.h.
+// trusts nothing and names the file and the problem in every error.
+// Read next: nn/io/safetensors.cpp.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +51,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
 
 // Writes to "<path>.tmp-<pid>-<n>" in the same directory, fsyncs it and renames it over
 // `path`, so `path` holds either its old contents or the complete new file, never a torn
-// one (nn/atomic_file.h). On any failure the temporary file is removed and an Error names
+// one (nn/io/atomic_file.h). On any failure the temporary file is removed and an Error names
 // the problem.
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {},

@@ -1,9 +1,10 @@
 // trainer.h — the training loop, reusable in-process (tests, your own programs) and driven by
-// examples/train.cpp. One step: a batch -> forward -> sequence_cross_entropy -> zero_grad,
-// backward -> clip_grad_norm -> lr from the schedule -> Adam (betas 0.9/0.98, eps 1e-9).
-// Evaluation: greedy decoding of a held-out set, exact match and token accuracy.
-// A run saves to a checkpoint (nn/checkpoint.h) and resumes from one bit-identically.
-// Read next: examples/train.cpp (the command line), nn/decode.h (evaluation's decoder).
+// examples/train.cpp: it ties a dataset (data/), a model and an optimizer (nn/) together.
+// One step: a batch -> forward -> sequence_cross_entropy -> zero_grad, backward ->
+// clip_grad_norm -> lr from the schedule -> Adam (betas 0.9/0.98, eps 1e-9). Evaluation:
+// greedy decoding of a held-out set, exact match and token accuracy. A run saves to a
+// checkpoint (examples/training/checkpoint.h) and resumes from one bit-identically.
+// Read next: examples/training/trainer.cpp (the loop, then saving and resuming a run).
 #pragma once
 
 #include <cstdint>
@@ -14,14 +15,17 @@
 
 #include "data/batch.h"
 #include "data/tasks.h"
-#include "nn/checkpoint.h"
+#include "examples/training/checkpoint.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
 
-namespace crossgrad::nn {
+namespace crossgrad::training {
 
-// Everything that defines a run. The defaults are the standard model and the recipe that
-// DESIGN.md measured with PyTorch ("a schedule helps"): lr 3e-3, 200 warmup steps, cosine
+using nn::Seq2SeqTransformer;
+using nn::TransformerConfig;
+
+// Everything that defines a run. The defaults are the standard model and the recipe measured
+// with the PyTorch reference (a schedule helps a lot): lr 3e-3, 200 warmup steps, cosine
 // decay over the whole step budget, batch 64, clip 1.0. Field names are the flag names of
 // build/train (--max-len is max_len), and validate() names fields that way.
 struct TrainConfig {
@@ -34,13 +38,13 @@ struct TrainConfig {
   std::size_t max_len = 0;         // 0: the task's standard (16; add: 3 digits)
   std::size_t generalisation = 0;  // > 0: also evaluate on unseen lengths max_len+1 ..
                                    // max_len+generalisation, reported by length
-  TransformerConfig model;         // vocab_size is set from the vocabulary
+  TransformerConfig model;         // vocab_size and the special ids are set from the vocabulary
   // How to learn.
   std::int64_t steps = 4000;  // the budget; the schedule spans it (build/train: 30000 for add)
   std::size_t batch = 64;
   double lr = 3e-3;  // peak learning rate
   std::int64_t warmup = 200;
-  std::string schedule = "cosine";  // constant | inverse-sqrt | cosine (optim/schedule.h)
+  std::string schedule = "cosine";  // constant | inverse-sqrt | cosine (nn/schedule.h)
   double clip = 1.0;                // max gradient norm; 0 turns clipping off
   double label_smoothing = 0;
   std::uint64_t seed = 0;  // model init, data stream, split and held-out set
@@ -120,7 +124,7 @@ class Trainer {
   Batch next_batch();
   Evaluation evaluate_on(const std::vector<Pair>& examples, LengthAccuracy* by_length);
   void make_optimizer();
-  void check_same_run(const LoadedModel& loaded, const TrainingState& state,
+  void check_same_run(const Checkpoint& loaded, const TrainingState& state,
                       const std::string& where, const std::string& state_path) const;
   void restore(const std::string& checkpoint_path);
 
@@ -135,4 +139,4 @@ class Trainer {
   std::vector<Evaluation> evaluations_;
 };
 
-}  // namespace crossgrad::nn
+}  // namespace crossgrad::training

@@ -3,7 +3,7 @@
 // (int64), other numbers (double), strings (UTF-8, with every escape incl. \uXXXX
 // surrogate pairs), arrays and objects that keep their keys in file order.
 // The parser refuses duplicate keys, invalid UTF-8, nesting deeper than a limit and
-// trailing bytes; every error names the byte offset. Read next: safetensors.h.
+// trailing bytes; every error names the byte offset. Read next: nn/io/json.cpp.
 #pragma once
 
 #include <cstdint>

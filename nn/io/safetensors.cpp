@@ -1,28 +1,146 @@
-// safetensors_read.cpp — reading: every field of the header is validated (types, dtypes,
-// shapes with overflow-checked byte counts, offsets that tile the data region exactly)
-// before a byte of data is decoded; then load_into, which copies by name. The writing half
-// is safetensors.cpp. Read next: nn/checkpoint.cpp (the model files built on these).
-#include "nn/safetensors.h"
+// safetensors.cpp — the format both ways (see safetensors.h): writing lays out the header
+// and little-endian data and saves atomically; reading validates every header field (dtypes,
+// overflow-checked shapes, offsets that tile the data exactly) before decoding a byte; then
+// load_into copies by name. Read next: nn/io/atomic_file.h (how a save replaces a file).
+#include "nn/io/safetensors.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <tuple>
 
-#include "nn/json.h"
-#include "nn/safetensors_internal.h"
+#include "nn/io/atomic_file.h"
+#include "nn/io/json.h"
 
 namespace crossgrad {
 
-using namespace safetensors_internal;
-
 namespace {
 
+// --- Bytes: what writing and reading share ---
+
+std::size_t element_size(Dtype dtype) { return dtype == Dtype::F32 ? 4 : 8; }
+const char* dtype_name(Dtype dtype) { return dtype == Dtype::F32 ? "F32" : "F64"; }
+
+// A finite value that float32 cannot hold would silently become inf: we refuse it instead.
+bool fits_f32(double value) {
+  return !std::isfinite(value) || std::fabs(value) <= std::numeric_limits<float>::max();
+}
+std::string f32_overflow(const std::string& name, std::size_t index, double value) {
+  std::ostringstream out;
+  out << "tensor '" << name << "' element " << index << " = " << value
+      << " does not fit in float32";
+  return out.str();
+}
+
+// Little-endian bytes of the low `width` bytes of `bits`, and back, whatever the host.
+void put_le(char* out, std::uint64_t bits, std::size_t width) {
+  for (std::size_t b = 0; b < width; ++b) out[b] = static_cast<char>((bits >> (8 * b)) & 0xFF);
+}
+std::uint64_t get_le(const char* in, std::size_t width) {
+  std::uint64_t bits = 0;
+  for (std::size_t b = 0; b < width; ++b)
+    bits |= std::uint64_t(static_cast<unsigned char>(in[b])) << (8 * b);
+  return bits;
+}
+
+// --- Writing ---
+
+// The header, padded with spaces to a multiple of 8 so the data starts aligned.
+std::string make_header(const NamedTensors& tensors,
+                        const std::map<std::string, std::string>& metadata, Dtype dtype) {
+  json::Value header = json::Value::object();
+  if (!metadata.empty()) {
+    json::Value entries = json::Value::object();
+    for (const auto& [key, value] : metadata) entries.set(key, value);
+    header.set("__metadata__", std::move(entries));
+  }
+  std::set<std::string> names;
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (name.empty()) fail("save_safetensors: a tensor has an empty name");
+    if (name == "__metadata__")
+      fail("save_safetensors: '__metadata__' is reserved, not a tensor name");
+    if (!names.insert(name).second) fail("save_safetensors: duplicate tensor name '" + name + "'");
+    if (!tensor.defined()) fail("save_safetensors: tensor '" + name + "' is undefined");
+    json::Value shape = json::Value::array();
+    for (const std::size_t size : tensor.shape()) shape.push_back(size);
+    const std::uint64_t end = offset + tensor.numel() * element_size(dtype);
+    json::Value info = json::Value::object();
+    info.set("dtype", dtype_name(dtype));
+    info.set("shape", std::move(shape));
+    info.set("data_offsets", json::Value::array({offset, end}));
+    header.set(name, std::move(info));
+    offset = end;
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const Error& e) {
+    fail(std::string("save_safetensors: cannot write the header: ") + e.what());
+  }
+  text.append((8 - text.size() % 8) % 8, ' ');
+  return text;
+}
+
+// Length, header, then each tensor's values as little-endian F32 or F64, one at a time.
+void write_safetensors(const nn::ByteSink& sink, const NamedTensors& tensors,
+                       const std::map<std::string, std::string>& metadata, Dtype dtype) {
+  const std::string header = make_header(tensors, metadata, dtype);
+  char length[8];
+  put_le(length, header.size(), 8);
+  sink(length, 8);
+  sink(header.data(), header.size());
+  const std::size_t width = element_size(dtype);
+  std::vector<char> bytes;
+  for (const auto& [name, tensor] : tensors) {
+    bytes.resize(tensor.numel() * width);
+    const real* values = tensor.data();
+    for (std::size_t i = 0; i < tensor.numel(); ++i) {
+      std::uint64_t bits = 0;
+      if (dtype == Dtype::F32) {
+        if (!fits_f32(values[i])) fail("save_safetensors: " + f32_overflow(name, i, values[i]));
+        const float f = static_cast<float>(values[i]);
+        std::uint32_t u;
+        std::memcpy(&u, &f, 4);
+        bits = u;
+      } else {
+        const double d = static_cast<double>(values[i]);
+        std::memcpy(&bits, &d, 8);
+      }
+      put_le(&bytes[i * width], bits, width);
+    }
+    sink(bytes.data(), bytes.size());
+  }
+}
+
+}  // namespace
+
+std::string serialize_safetensors(const NamedTensors& tensors,
+                                  const std::map<std::string, std::string>& metadata, Dtype dtype) {
+  std::string out;
+  write_safetensors([&](const char* bytes, std::size_t count) { out.append(bytes, count); },
+                    tensors, metadata, dtype);
+  return out;
+}
+
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata, Dtype dtype) {
+  make_header(tensors, metadata, dtype);  // refuse bad names and metadata before touching disk
+  nn::write_file_atomically(
+      path,
+      [&](const nn::ByteSink& sink) { write_safetensors(sink, tensors, metadata, dtype); },
+      "save_safetensors");
+}
+
 // --- Reading ---
+
+namespace {
 
 // One tensor as the header describes it, checked against the data region.
 struct Entry {
