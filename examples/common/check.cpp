@@ -20,7 +20,7 @@ std::string index_of(const Shape& shape, std::size_t flat) {
 
 void report(const std::string& what, const std::string& verdict) {
   char name[64];
-  std::snprintf(name, sizeof name, "%-12s", what.c_str());
+  std::snprintf(name, sizeof name, "%-11s ", what.c_str());  // a space even after a long name
   std::cout << name << verdict << "\n";
 }
 

@@ -13,7 +13,7 @@ namespace crossgrad::cli {
 Pictures::Pictures(int argc, const char* const* argv, const std::string& description) {
   const std::string program = argc > 0 ? argv[0] : "program";
   Flags flags(program, program + " [--pictures DIR]", description);
-  flags.add("pictures", directory_,
+  flags.add("--pictures", directory_,
             "also write this program's pictures (SVG) into DIR; `make pictures` uses "
             "docs/pictures",
             "DIR");

@@ -490,7 +490,9 @@ Drawing draw_heatmap(const Heatmap& map) {
   for (std::size_t c = 0; c < map.cols; ++c) widest_col = std::max(widest_col, text_width(name(map.col_names, c), tick_font));
   const bool rotate_columns = widest_col > cell - 2;
   const double column_labels = rotate_columns ? widest_col + 8 : tick_font + 6;
-  const double colour_bar = 70;
+  const bool any_masked = std::any_of(map.values.begin(), map.values.end(),
+                                      [](double v) { return !std::isfinite(v); });
+  const double colour_bar = map.colour_bar || any_masked ? 70 : 10;  // room for the legend
 
   const double left = 10 + (map.y_label.empty() ? 0 : 20) + widest_row + 6;
   const double grid_width = cell * double(map.cols), grid_height = cell * double(map.rows);
@@ -499,7 +501,6 @@ Drawing draw_heatmap(const Heatmap& map) {
   const double top = fitted_title(svg, map.title, width, 13);
   const ColourScale scale = colour_scale(map);
 
-  bool any_masked = false;
   const double value_font =
       std::min(11.0, cell / (0.62 * double(std::max(4, map.decimals + 3))));
   for (std::size_t r = 0; r < map.rows; ++r)
@@ -507,7 +508,6 @@ Drawing draw_heatmap(const Heatmap& map) {
       const double v = map.values[r * map.cols + c];
       const double x = left + cell * double(c), y = top + cell * double(r);
       const bool masked = !std::isfinite(v);
-      any_masked = any_masked || masked;
       svg += svg_rect(x, y, cell, cell,
                       "fill=\"" + (masked ? std::string("#bdbdbd") : scale.colour(v)) +
                           "\" stroke=\"white\" stroke-width=\"0.5\" class=\"cell\"");
@@ -541,14 +541,16 @@ Drawing draw_heatmap(const Heatmap& map) {
 
   // The colour bar: ten steps from low to high, with both ends labelled.
   const double bar_x = left + grid_width + 14, bar_height = std::min(grid_height, 160.0);
-  for (int i = 0; i < 10; ++i) {
-    const double t = 1 - (i + 0.5) / 10;
-    svg += svg_rect(bar_x, top + bar_height * i / 10, 12, bar_height / 10 + 0.5,
-                    "fill=\"" + scale.colour(scale.low + (scale.high - scale.low) * t) + "\"");
+  if (map.colour_bar) {
+    for (int i = 0; i < 10; ++i) {
+      const double t = 1 - (i + 0.5) / 10;
+      svg += svg_rect(bar_x, top + bar_height * i / 10, 12, bar_height / 10 + 0.5,
+                      "fill=\"" + scale.colour(scale.low + (scale.high - scale.low) * t) + "\"");
+    }
+    const double bar_step = std::abs(scale.high - scale.low);
+    svg += svg_text(bar_x + 16, top + 9, tick_label(scale.high, bar_step / 10), 9, "start") +
+           svg_text(bar_x + 16, top + bar_height, tick_label(scale.low, bar_step / 10), 9, "start");
   }
-  const double bar_step = std::abs(scale.high - scale.low);
-  svg += svg_text(bar_x + 16, top + 9, tick_label(scale.high, bar_step / 10), 9, "start") +
-         svg_text(bar_x + 16, top + bar_height, tick_label(scale.low, bar_step / 10), 9, "start");
   if (any_masked)
     svg += svg_rect(bar_x, top + bar_height + 8, 12, 12, "fill=\"#bdbdbd\"") +
            svg_text(bar_x + 16, top + bar_height + 18, "masked", 9, "start");

@@ -69,6 +69,7 @@ struct Heatmap {
   // The colour range; kFit fits the finite values (diverging: symmetric around zero).
   double low = kFit, high = kFit;
   double cell = 0;  // side of a cell in pixels; 0 picks one from the matrix's size
+  bool colour_bar = true;  // the scale beside the grid (small panels of values can do without)
 };
 
 Drawing draw_heatmap(const Heatmap& map);
