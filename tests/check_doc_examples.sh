@@ -31,7 +31,7 @@ done
 
 strip() { sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"; }
 sources=$(ls autograd/*.h autograd/*.cpp nn/*.h nn/*.cpp data/*.h data/*.cpp examples/*.cpp tests/*.cpp tests/*.h 2>/dev/null)
-sources="$sources $(ls examples/common/*.h examples/common/*.cpp 2>/dev/null)"
+sources="$sources $(ls examples/common/*.h examples/common/*.cpp examples/solutions/*.cpp 2>/dev/null)"
 
 for block in "$OUT"/block_*.cpp; do
   [ -f "$block" ] || continue
@@ -138,7 +138,9 @@ links=0
 for doc in README.md docs/*.md; do
   [ -f "$doc" ] || continue
   dir=$(dirname "$doc")
-  for link in $(awk '/^```/ { fence = !fence } !fence' "$doc" | grep -o '\](\([^)]*\))' | sed 's/^](//; s/)$//'); do
+  # Outside code blocks and `inline code`, every ](target).
+  for link in $(awk '/^```/ { fence = !fence } !fence' "$doc" | sed 's/`[^`]*`//g' |
+                grep -o '\](\([^)]*\))' | sed 's/^](//; s/)$//'); do
     case "$link" in http://*|https://*|mailto:*) continue ;; esac
     links=$((links + 1))
     file=${link%%#*}

@@ -23,7 +23,7 @@ TEST_CASE("compare_output: numbers agree within their last printed digit or 1e-3
   CHECK(compare_output("x 1.5e-05", "x 1.6e-05").same);          // unit of "1.5e-05" is 1e-06
   CHECK_FALSE(compare_output("x 1.5e-05", "x 1.8e-05").same);
   CHECK(compare_output("tensor([0.5000, -0.0000])", "tensor([0.5000, 0.0000])").same);
-  CHECK(compare_output("max difference 2.4e-08", "max difference 1.9e-08").same == false);
+  CHECK_FALSE(compare_output("max difference 2.4e-08", "max difference 1.9e-08").same);
 }
 
 TEST_CASE("compare_output: integers (counts, shapes, steps) must be equal") {
@@ -50,4 +50,11 @@ TEST_CASE("compare_output: a line \"...\" stands for any number of lines") {
   CHECK(compare_output("step 0 loss 0.69\n...\nstep 2 loss 0.4\n...\n", output).same);
   CHECK_FALSE(compare_output("step 0 loss 0.69\n...\nfinished\n", output).same);
   CHECK_FALSE(compare_output("step 1 loss 0.5\n...\n", output).same);  // must start at the top
+}
+
+TEST_CASE("compare_output: a long line's difference is pointed at, not printed whole") {
+  const std::string start(500, 'x');
+  const doc_check::Verdict verdict = compare_output(start + " 1.5 y", start + " 2.5 y");
+  CHECK_FALSE(verdict.same);
+  CHECK(verdict.explanation == "line 1 differs near character 501: '1.5' where the program has '2.5'");
 }

@@ -90,6 +90,22 @@ inline std::string trim_right(std::string line) {
   return line;
 }
 
+// For a long line, where the two first disagree: "near character N: 'a' where the program
+// has 'b'" (numbers or text, as tokenize splits them).
+inline std::string first_difference(const std::string& expected, const std::string& actual) {
+  const std::vector<Token> a = tokenize(trim_right(expected)), b = tokenize(trim_right(actual));
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    const bool same = a[i].is_number == b[i].is_number &&
+                      (a[i].is_number ? numbers_agree(a[i], b[i]) : a[i].text == b[i].text);
+    if (!same)
+      return "near character " + std::to_string(at) + ": '" + a[i].text +
+             "' where the program has '" + b[i].text + "'";
+    at += a[i].text.size();
+  }
+  return "one of the two lines stops at character " + std::to_string(at);
+}
+
 inline bool lines_agree(const std::string& expected, const std::string& actual) {
   const std::vector<Token> a = tokenize(trim_right(expected)), b = tokenize(trim_right(actual));
   if (a.size() != b.size()) return false;
@@ -134,6 +150,9 @@ inline Verdict explain(const std::vector<std::string>& expected,
   if (i < expected.size() && trim_right(expected[i]) == "...")
     verdict.explanation = "the lines after the \"...\" at line " + std::to_string(i + 1) +
                           " of the page are not in the program's output";
+  else if (i < expected.size() && j < actual.size() && expected[i].size() + actual[j].size() > 400)
+    verdict.explanation = "line " + std::to_string(i + 1) + " differs " +
+                          first_difference(expected[i], actual[j]);
   else if (i < expected.size() && j < actual.size())
     verdict.explanation = "line " + std::to_string(i + 1) + " differs:\n  page:    " + expected[i] +
                           "\n  program: " + actual[j];
