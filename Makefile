@@ -107,8 +107,8 @@ test: build/f32/run_tests build/f64/run_tests $(EXAMPLES) $(SOLUTIONS) $(DOC_PRO
 	@echo "== solutions of the exercises =="
 	@sh tests/run_solutions.sh $(SOLUTIONS)
 	@echo "== make program, float32 and float64 =="
-	@$(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp > /dev/null
-	@$(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp DOUBLE=1 > /dev/null
+	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp > /dev/null
+	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp DOUBLE=1 > /dev/null
 	@test "$$(build/which_real)" = "real is float" && test "$$(build/f64/which_real)" = "real is double" \
 	  && echo "make program built build/which_real (float) and build/f64/which_real (double)"
 
