@@ -90,8 +90,8 @@ Flags parse_flags(int argc, const char* const* argv, TrainConfig& config, TrainO
   Flags flags("train", "build/train [flags]",
               "Trains an encoder-decoder transformer, evaluates it by greedy decoding on\n"
               "held-out data and saves a checkpoint that build/predict reads. The defaults\n"
-              "are the standard model and recipe of docs/04-train-and-predict.md (lr 3e-3,\n"
-              "200 warmup steps, cosine decay over --steps, batch 64, Adam 0.9/0.98, clip 1).");
+              "are the standard model and its recipe (lr 3e-3, 200 warmup steps,\n"
+              "cosine decay over --steps, batch 64, Adam 0.9/0.98, clip 1).");
   options.layers = config.model.num_encoder_layers;  // the flags' defaults come from config
   options.dropout = config.model.dropout;
   options.seed = std::size_t(config.seed);
