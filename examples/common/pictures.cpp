@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "examples/common/flags.h"
-#include "nn/atomic_file.h"
+#include "nn/io/atomic_file.h"
 
 namespace crossgrad::cli {
 
