@@ -37,7 +37,10 @@ inline std::vector<Token> tokenize(const std::string& line) {
   };
   while (i < line.size()) {
     const char before = i > 0 ? line[i - 1] : ' ';
-    const bool word = std::isalnum(static_cast<unsigned char>(before)) || before == '_' || before == '.';
+    // After a letter, digit, '_' or '.' a digit is part of a word ("x1", "v1.2"); after '#'
+    // it starts a colour ("#5e789f" is not the number 5e789).
+    const bool word = std::isalnum(static_cast<unsigned char>(before)) || before == '_' ||
+                      before == '.' || before == '#';
     std::size_t k = i;
     if (!word && (line[k] == '-' || line[k] == '+') && (digit(k + 1) || (line[k + 1] == '.' && digit(k + 2))))
       ++k;
@@ -78,6 +81,8 @@ inline std::vector<Token> tokenize(const std::string& line) {
 
 inline bool numbers_agree(const Token& a, const Token& b) {
   if (a.is_integer && b.is_integer) return a.text == b.text || a.value == b.value;
+  // Out of range ("1e999"): only the same text agrees.
+  if (!std::isfinite(a.value) || !std::isfinite(b.value)) return a.text == b.text;
   const double difference = std::abs(a.value - b.value);
   const double unit = std::max(a.unit, b.unit);
   return difference <= unit * (1 + 1e-9) ||
