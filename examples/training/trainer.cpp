@@ -360,6 +360,7 @@ Setting field(const char* key, T TrainConfig::*member, bool session = false) {
   };
   const auto set = [member, key](TrainConfig& c, const std::string& text) {
     if constexpr (std::is_same_v<T, std::string>) {
+      static_cast<void>(key);  // only numbers can be malformed
       c.*member = text;
     } else {
       const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), c.*member);
@@ -471,7 +472,7 @@ void Trainer::check_same_run(const Checkpoint& loaded, const TrainingState& stat
     if (!setting.session && saved != setting.get(config_))
       fail(where + "--" + setting.key + " is '" + setting.get(config_) +
            "' but the saved run used '" + saved +
-           "'; a resumed run keeps every setting but the session ones");
+           "'; a resumed run keeps every setting but --steps and the session ones");
   }
   const auto fingerprint = state.settings.find("fingerprint");
   if (fingerprint == state.settings.end() || fingerprint->second != data_->fingerprint)
