@@ -4,6 +4,7 @@
 #   make test       every doctest suite, in float32 and in float64 (gradient checks)
 #   make sanitize   the float64 suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed of the kernels and of a training step
+#   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS (15)
 #   make program SRC=my.cpp [DOUBLE=1]   your own program against the library (see README)
 #   make pictures   every picture in docs/pictures, made again by the numbered programs
 #   make solutions  build and run the solutions of the tutorials' exercises
@@ -42,7 +43,7 @@ SOLUTIONS := $(patsubst examples/solutions/%.cpp,build/f64/solutions/%,$(wildcar
 DOC_PROGRAMS := $(sort $(shell sed -n 's/^<!-- output of \(build\/[^ ]*\).*/\1/p' README.md docs/*.md))
 PICTURE_PROGRAMS := $(patsubst examples/%.cpp,build/%,$(shell grep -l '"examples/common/pictures.h"' examples/[0-9]*.cpp))
 
-.PHONY: all run test sanitize bench clean doctest program pictures solutions
+.PHONY: all run test sanitize bench clean doctest program pictures solutions fuzz fuzz-targets
 all: build/f32/libcrossgrad.a $(EXAMPLES)
 
 # One set of rules per build variant: $(1) is the folder under build/, $(2) extra flags.
@@ -128,6 +129,31 @@ run: all
 
 bench: all
 	build/bench
+
+# --- Fuzzing: a libFuzzer target for every parser of user files and text (tests/fuzz/) ---
+# The library and the application are compiled again with clang into build/fuzz/, under
+# AddressSanitizer and UndefinedBehaviorSanitizer, float32 like the programs.
+# `make fuzz FUZZ_SECONDS=600` is a long run; findings are saved in build/fuzz/findings/.
+FUZZ_CXX ?= clang++
+FUZZ_SECONDS ?= 15
+FUZZ_FLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer $(CXXFLAGS_ARCH) $(WARNINGS) -I. -pthread \
+  -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_APP_SRC := $(wildcard examples/training/*.cpp) examples/common/flags.cpp \
+  examples/common/train_flags.cpp examples/common/predict_input.cpp
+FUZZ_OBJ := $(LIB_SRC:%.cpp=build/fuzz/%.o) $(FUZZ_APP_SRC:%.cpp=build/fuzz/%.o)
+
+build/fuzz/%.o: %.cpp Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzzing.h $(FUZZ_OBJ)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d $(filter %.cpp %.o,$^) -o $@
+fuzz-targets: $(FUZZ_TARGETS)
+
+fuzz:
+	@command -v $(FUZZ_CXX) > /dev/null 2>&1 || { echo "make fuzz: no $(FUZZ_CXX): fuzzing needs clang with libFuzzer (Debian: apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory fuzz-targets
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build

@@ -160,16 +160,51 @@ TransformerConfig config_from_json(const std::string& text, const std::string& w
 
 // --- Model files ---
 
-void save_model(const std::string& path, const Seq2SeqTransformer& model,
-                const Metadata& metadata, Dtype dtype) {
+namespace {
+
+// The caller's metadata with the format and the config added; refuses reserved keys.
+Metadata model_metadata(const std::string& where, const Seq2SeqTransformer& model,
+                        const Metadata& metadata) {
   for (const auto& entry : metadata)
     if (is_reserved_model_key(entry.first))
-      fail("save_model: '" + path + "': metadata key '" + entry.first +
-           "' is reserved (format, config)");
+      fail(where + "metadata key '" + entry.first + "' is reserved (format, config)");
   Metadata all = metadata;
   all["format"] = kModelFormat;
   all["config"] = config_to_json(model.config());
+  return all;
+}
+
+// A weight that is NaN or infinite makes every output NaN (or garbage picked from NaN
+// scores), so a model holding one is refused where it is written and where it is read,
+// naming the first such tensor and element.
+void check_finite_weights(const NamedTensors& tensors, const std::string& where) {
+  for (const auto& [name, tensor] : tensors) {
+    const real* values = tensor.data();
+    for (std::size_t i = 0; i < tensor.numel(); ++i)
+      if (!std::isfinite(values[i]))
+        fail(where + "tensor '" + name + "' holds " +
+             (std::isnan(values[i]) ? "NaN" : values[i] > 0 ? "inf" : "-inf") + " at element " +
+             std::to_string(i) + " of shape " + to_string(tensor.shape()) +
+             ": a model with non-finite weights computes nothing meaningful (the run that "
+             "saved it diverged; retrain it, or use an earlier checkpoint)");
+  }
+}
+
+}  // namespace
+
+void save_model(const std::string& path, const Seq2SeqTransformer& model,
+                const Metadata& metadata, Dtype dtype) {
+  const std::string where = "save_model: '" + path + "': ";
+  const Metadata all = model_metadata(where, model, metadata);
+  check_finite_weights(model.named_parameters(), where);
   save_safetensors(path, model.named_parameters(), all, dtype);
+}
+
+std::string serialize_model(const Seq2SeqTransformer& model, const Metadata& metadata,
+                            Dtype dtype) {
+  const Metadata all = model_metadata("serialize_model: ", model, metadata);
+  check_finite_weights(model.named_parameters(), "serialize_model: ");
+  return serialize_safetensors(model.named_parameters(), all, dtype);
 }
 
 LoadedModel load_model(const std::string& path) {
@@ -182,6 +217,7 @@ LoadedModel load_model(const std::string& path) {
   if (stored != count_parameters(config))
     fail(where + "the config implies " + std::to_string(count_parameters(config)) +
          " parameters but the file holds " + std::to_string(stored) + " values");
+  check_finite_weights(file.tensors, where);
 
   auto model = std::make_unique<Seq2SeqTransformer>(config);
   try {

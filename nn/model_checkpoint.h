@@ -24,9 +24,14 @@ inline constexpr const char* kModelFormat = "crossgrad-seq2seq 1";
 
 // Writes the model's named_parameters() (PyTorch loads them with strict=True) atomically.
 // F32 is PyTorch's dtype and exact in the float32 build; the float64 build passes
-// kRealDtype where it needs a bit-exact file. Throws if `metadata` uses a reserved key.
+// kRealDtype where it needs a bit-exact file. Throws if `metadata` uses a reserved key or a
+// weight is NaN or infinite (load_model would refuse the file).
 void save_model(const std::string& path, const Seq2SeqTransformer& model,
                 const Metadata& metadata = {}, Dtype dtype = Dtype::F32);
+// The bytes save_model writes, for a file saved together with others
+// (nn/io/atomic_file.h's write_files_atomically).
+std::string serialize_model(const Seq2SeqTransformer& model, const Metadata& metadata = {},
+                            Dtype dtype = Dtype::F32);
 
 struct LoadedModel {
   std::unique_ptr<Seq2SeqTransformer> model;  // in eval mode, built from the saved config
@@ -35,8 +40,9 @@ struct LoadedModel {
 
 // Validates everything before building anything: the file (load_safetensors), the format
 // key, the config (every field present, integral, in range), that the tensor count and
-// sizes are what the config implies; then copies the weights strictly by name and shape
-// (load_into). Every error starts with "load_model: '<path>': ".
+// sizes are what the config implies, that every weight is finite (a NaN or inf is refused,
+// naming the tensor: such a model computes nothing meaningful); then copies the weights
+// strictly by name and shape (load_into). Every error starts with "load_model: '<path>': ".
 LoadedModel load_model(const std::string& path);
 
 // The config as the JSON text stored under "config", and back (no unknown fields, each value

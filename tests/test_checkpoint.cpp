@@ -106,6 +106,23 @@ TEST_CASE("checkpoint: load_checkpoint refuses a missing, broken or mismatched v
                                            "eos_id 2)"),
                          Error);
   }
+  SUBCASE("source symbols that are broken, of another mode or not in the vocabulary") {
+    nn::save_model(path, model, {{"vocab", vocab}, {"source_symbols", "digits"}});
+    CHECK_THROWS_WITH_AS(load_checkpoint(path),
+                         doctest::Contains("metadata 'source_symbols': Vocab::deserialize"), Error);
+    nn::save_model(path, model,
+                   {{"vocab", vocab}, {"source_symbols", Vocab(TokenMode::words, {"1"}).serialize()}});
+    CHECK_THROWS_WITH_AS(load_checkpoint(path),
+                         doctest::Contains("'source_symbols' is in words mode but the vocab in "
+                                           "characters mode"),
+                         Error);
+    nn::save_model(path, model,
+                   {{"vocab", vocab},
+                    {"source_symbols", Vocab(TokenMode::characters, {"1", "x"}).serialize()}});
+    CHECK_THROWS_WITH_AS(load_checkpoint(path),
+                         doctest::Contains("'source_symbols' holds 'x', which the vocab lacks"),
+                         Error);
+  }
   SUBCASE("an error inside the model file is load_model's") {
     testing::write_file(path, "not a safetensors file");
     CHECK_THROWS_WITH_AS(load_checkpoint(path), doctest::Contains("load_model: "), Error);

@@ -284,3 +284,36 @@ TEST_CASE("model_checkpoint: each corrupt or mismatched file is a clear error na
   }
 }
 
+
+TEST_CASE("model_checkpoint: weights that are NaN or infinite are refused, saved or loaded") {
+  // A diverged model computes NaN everywhere; loading it silently would decode garbage.
+  TempDir dir;
+  const Parts valid = valid_parts(dir);
+  const std::string path = dir.file("bad.safetensors");
+  const struct {
+    real value;
+    const char* shown;
+  } cases[] = {{real(NAN), "NaN"}, {real(INFINITY), "inf"}, {-real(INFINITY), "-inf"}};
+  for (const auto& bad : cases) {
+    CAPTURE(bad.shown);
+    Parts parts = valid;
+    Tensor& weight = parts.tensors[2].second;
+    weight = Tensor::from(weight.values(), weight.shape());  // a copy, changed below
+    weight.mutable_data()[3] = bad.value;
+    save_safetensors(path, parts.tensors, parts.metadata);
+    CHECK_THROWS_WITH_AS(load_model(path),
+                         doctest::Contains(("load_model: '" + path + "': tensor '" +
+                                            parts.tensors[2].first + "' holds " + bad.shown +
+                                            " at element 3 of shape " + to_string(weight.shape()))
+                                               .c_str()),
+                         Error);
+
+    Seq2SeqTransformer model(tiny_config(), 1);
+    model.named_parameters()[2].second.mutable_data()[3] = bad.value;
+    CHECK_THROWS_WITH_AS(save_model(dir.file("diverged.safetensors"), model),
+                         doctest::Contains(("holds " + std::string(bad.shown) + " at element 3").c_str()),
+                         Error);
+    CHECK_THROWS_WITH_AS(serialize_model(model), doctest::Contains("non-finite weights"), Error);
+    CHECK_FALSE(std::filesystem::exists(dir.file("diverged.safetensors")));
+  }
+}

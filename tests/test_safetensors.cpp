@@ -370,3 +370,24 @@ TEST_CASE("atomic_file: write_file_atomically replaces a file whole, leaving not
                        doctest::Contains("write_file_atomically: cannot create"), Error);
   CHECK(dir.listing() == std::vector<std::string>{"out.csv"});
 }
+
+TEST_CASE("atomic_file: write_files_atomically renames nothing unless every file was written") {
+  TempDir dir;
+  const std::string model = dir.file("run.safetensors"), state = dir.file("run.state");
+  nn::write_files_atomically({{state, "state 1"}, {model, "model 1"}});
+  CHECK(read_file(state) == "state 1");
+  CHECK(read_file(model) == "model 1");
+  nn::write_files_atomically({{state, "state 2"}, {model, "model 2"}});
+  CHECK(read_file(state) == "state 2");
+  CHECK(read_file(model) == "model 2");
+  // The third file cannot be created: the first two stay as they were, and no temporary file
+  // is left (a model and a state from different saves would not resume).
+  CHECK_THROWS_WITH_AS(
+      nn::write_files_atomically(
+          {{state, "state 3"}, {model, "model 3"}, {dir.file("no/such/dir/run.csv"), "csv"}},
+          "Trainer::save"),
+      doctest::Contains("Trainer::save: cannot create the temporary file"), Error);
+  CHECK(read_file(state) == "state 2");
+  CHECK(read_file(model) == "model 2");
+  CHECK(dir.listing() == std::vector<std::string>{"run.safetensors", "run.state"});
+}

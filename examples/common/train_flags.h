@@ -17,8 +17,8 @@ struct TrainOptions {
   std::string tokens = "chars", length_generalisation, save, resume;
   std::size_t layers = 2, threads = num_threads(), samples = 5, seed = 0;
   double dropout = 0;
-  std::int64_t log_every = 100;
-  bool no_save = false, quiet = false;
+  std::int64_t log_every = 100, save_every = 0;
+  bool no_save = false, quiet = false, detect_anomaly = false;
 };
 
 // Flags and config for this command line; for --resume, the saved run's settings are the

@@ -32,9 +32,11 @@ void check_special_ids(const nn::TransformerConfig& config, const std::string& w
 
 // --- Checkpoints ---
 
-void save_checkpoint(const std::string& path, const nn::Seq2SeqTransformer& model,
-                     const Vocab& vocab, const Metadata& extra, Dtype dtype) {
-  const std::string where = "save_checkpoint: '" + path + "': ";
+namespace {
+
+// The model's metadata: the caller's, with the vocabulary added, after the checks.
+Metadata checkpoint_metadata(const std::string& where, const nn::Seq2SeqTransformer& model,
+                             const Vocab& vocab, const Metadata& extra) {
   if (vocab.size() != model.config().vocab_size)
     fail(where + "the vocab has " + std::to_string(vocab.size()) + " ids but the model's " +
          "vocab_size is " + std::to_string(model.config().vocab_size));
@@ -43,7 +45,21 @@ void save_checkpoint(const std::string& path, const nn::Seq2SeqTransformer& mode
     fail(where + "metadata key '" + kVocabKey + "' is reserved (format, config, vocab)");
   Metadata metadata = extra;
   metadata[kVocabKey] = vocab.serialize();
-  nn::save_model(path, model, metadata, dtype);
+  return metadata;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const nn::Seq2SeqTransformer& model,
+                     const Vocab& vocab, const Metadata& extra, Dtype dtype) {
+  const std::string where = "save_checkpoint: '" + path + "': ";
+  nn::save_model(path, model, checkpoint_metadata(where, model, vocab, extra), dtype);
+}
+
+std::string serialize_checkpoint(const nn::Seq2SeqTransformer& model, const Vocab& vocab,
+                                 const Metadata& extra, Dtype dtype) {
+  return nn::serialize_model(model, checkpoint_metadata("save_checkpoint: ", model, vocab, extra),
+                             dtype);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -61,24 +77,57 @@ Checkpoint load_checkpoint(const std::string& path) {
     fail(where + "the vocab has " + std::to_string(vocab.size()) +
          " ids but config.vocab_size is " + std::to_string(config.vocab_size));
   check_special_ids(config, where);
+  std::optional<Vocab> source_vocab;
+  if (const auto found = loaded.metadata.find(kSourceSymbolsKey); found != loaded.metadata.end()) {
+    try {
+      source_vocab = Vocab::deserialize(found->second);
+    } catch (const Error& error) {
+      fail(where + "metadata '" + kSourceSymbolsKey + "': " + error.what());
+    }
+    if (source_vocab->mode() != vocab.mode())
+      fail(where + "metadata '" + kSourceSymbolsKey + "' is in " + to_string(source_vocab->mode()) +
+           " mode but the vocab in " + to_string(vocab.mode()) + " mode");
+    for (const std::string& symbol : source_vocab->symbols())
+      if (!vocab.contains(symbol))
+        fail(where + "metadata '" + kSourceSymbolsKey + "' holds " + describe_symbol(symbol) +
+             ", which the vocab lacks");
+  }
   loaded.metadata.erase(kVocabKey);
-  return Checkpoint{std::move(loaded.model), vocab, std::move(loaded.metadata)};
+  loaded.metadata.erase(kSourceSymbolsKey);
+  return Checkpoint{std::move(loaded.model), vocab, std::move(loaded.metadata),
+                    std::move(source_vocab)};
 }
 
 // --- Training state ---
 
-void save_training_state(const std::string& path, const TrainingState& state) {
+namespace {
+
+NamedTensors state_tensors(const TrainingState& state) {
   NamedTensors tensors;
   for (const auto& [name, tensor] : state.optimizer)
     tensors.emplace_back("optimizer." + name, tensor);
   for (const auto& [name, tensor] : state.history) tensors.emplace_back("history." + name, tensor);
+  return tensors;
+}
+
+Metadata state_metadata(const TrainingState& state) {
   Metadata metadata = {{"format", kStateFormat},
                        {"step", std::to_string(state.step)},
                        {"data_generator", state.data_generator},
                        {"dropout_generator", state.dropout_generator},
                        {"batch_position", state.batch_position}};
   for (const auto& [key, value] : state.settings) metadata["setting." + key] = value;
-  save_safetensors(path, tensors, metadata, kRealDtype);
+  return metadata;
+}
+
+}  // namespace
+
+void save_training_state(const std::string& path, const TrainingState& state) {
+  save_safetensors(path, state_tensors(state), state_metadata(state), kRealDtype);
+}
+
+std::string serialize_training_state(const TrainingState& state) {
+  return serialize_safetensors(state_tensors(state), state_metadata(state), kRealDtype);
 }
 
 TrainingState load_training_state(const std::string& path) {

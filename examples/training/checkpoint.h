@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "data/vocab.h"
@@ -21,22 +22,32 @@ using nn::Metadata;
 // The metadata key the vocabulary is stored under (Vocab::serialize()); caller metadata may
 // not use it, nor nn's reserved keys (format, config).
 inline constexpr const char* kVocabKey = "vocab";
+// Optional: the symbols that appeared in the training sources, as a serialised Vocab. The
+// vocabulary is shared by sources and targets, so a symbol may be known only from targets;
+// build/predict warns when an input holds one. Checkpoints from before it lack the key.
+inline constexpr const char* kSourceSymbolsKey = "source_symbols";
 
 // save_model with the vocabulary added. Throws if the vocab's size differs from
 // config().vocab_size, if the model's special ids are not the vocabulary's (PAD, BOS, EOS),
 // or if `extra` uses a reserved key; nothing is written then.
 void save_checkpoint(const std::string& path, const nn::Seq2SeqTransformer& model,
                      const Vocab& vocab, const Metadata& extra = {}, Dtype dtype = Dtype::F32);
+// The bytes save_checkpoint writes, for saving with other files (nn::write_files_atomically).
+std::string serialize_checkpoint(const nn::Seq2SeqTransformer& model, const Vocab& vocab,
+                                 const Metadata& extra = {}, Dtype dtype = Dtype::F32);
 
 struct Checkpoint {
   std::unique_ptr<nn::Seq2SeqTransformer> model;  // in eval mode, built from the saved config
   Vocab vocab;
   Metadata metadata;  // the caller's extra metadata (the reserved keys removed)
+  // The symbols of the training sources (kSourceSymbolsKey), if the checkpoint says.
+  std::optional<Vocab> source_vocab;
 };
 
 // load_model, then the vocabulary: it must be valid, its size must equal config.vocab_size
-// and the config's special ids must be PAD, BOS and EOS. Errors from here start with
-// "load_checkpoint: '<path>': " (those of load_model with "load_model: ").
+// and the config's special ids must be PAD, BOS and EOS; the source symbols, when present,
+// must be a valid vocabulary of the same mode whose symbols are all in it. Errors from here
+// start with "load_checkpoint: '<path>': " (those of load_model with "load_model: ").
 Checkpoint load_checkpoint(const std::string& path);
 
 // --- Training state (for --resume) ---
@@ -58,6 +69,7 @@ struct TrainingState {
 // ("crossgrad-training-state 1"), "step", "data_generator", "dropout_generator",
 // "batch_position" and "setting.<key>". Saved with kRealDtype so moments are bit-exact.
 void save_training_state(const std::string& path, const TrainingState& state);
+std::string serialize_training_state(const TrainingState& state);  // the bytes it writes
 TrainingState load_training_state(const std::string& path);
 
 // "runs/rev.safetensors" -> "runs/rev" + suffix: a trailing ".safetensors" is dropped, so the

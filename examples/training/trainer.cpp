@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -28,6 +29,7 @@ struct Trainer::Data {
   std::vector<Pair> train;                 // TSV: the training split ...
   std::unique_ptr<BatchIterator> batches;  // ... and its shuffled batches
   std::vector<Pair> held_out, generalisation;
+  std::optional<Vocab> source_vocab;  // the symbols training sources hold (a task: all)
   std::string fingerprint;  // TSV: of the whole file
   std::size_t longest = 0;  // most tokens in a source or target, for the position table
 
@@ -39,6 +41,12 @@ namespace {
 std::string number(double x) {  // shortest text that reads back to the same double
   char buffer[32];
   return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, x).ptr);
+}
+// The same for a value the training state stores as `real`: an evaluation restored from it
+// and the one computed before saving print alike ("0.168", not "0.1679999977350235").
+std::string real_number(double x) {
+  char buffer[32];
+  return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, real(x)).ptr);
 }
 
 constexpr std::size_t kEvalBatch = 250;  // rows decoded together, as the reference
@@ -132,6 +140,9 @@ std::unique_ptr<Trainer::Data> Trainer::make_data(TrainConfig& config) {
     data->batches = std::make_unique<BatchIterator>(data->train.size(), config.batch,
                                                     derive_seed(config.seed, 3));
     data->fingerprint = fingerprint(dataset.pairs());
+    std::vector<std::string> sources;
+    for (const Pair& pair : dataset.pairs()) sources.push_back(pair.source);
+    data->source_vocab = Vocab::from_texts(sources, config.tokens);
     for (const Pair& pair : dataset.pairs())
       data->longest = std::max({data->longest, data->vocab.tokenize(pair.source).size(),
                                 data->vocab.tokenize(pair.target).size()});
@@ -140,6 +151,7 @@ std::unique_ptr<Trainer::Data> Trainer::make_data(TrainConfig& config) {
   const Task task = parse_task(config.task);
   if (config.max_len == 0) config.max_len = default_spec(task).max_len;
   auto data = std::make_unique<Data>(task_vocab(task));
+  data->source_vocab = data->vocab;  // every symbol of a task appears in its sources
   data->spec = TaskSpec{task, config.min_len, config.max_len};
   validate(data->spec);
   data->stream = Generator(derive_seed(config.seed, 1));
@@ -242,24 +254,27 @@ StepResult Trainer::train_step() {
   return result;
 }
 
+std::int64_t Trainer::steps_left() const {
+  return std::max<std::int64_t>(0, (config_.stop_at > 0 ? config_.stop_at : config_.steps) - step_);
+}
+
 StopReason Trainer::run(const TrainHooks& hooks) {
   // Evaluations fall on multiples of eval_every and on the last step of the budget, never
-  // on stop_at: where a run pauses must not change its history.
-  const std::int64_t end = config_.stop_at > 0 ? config_.stop_at : config_.steps;
-  const std::int64_t first = step_;
+  // on stop_at: where a run pauses must not change its history. A stop (Ctrl-C) is taken
+  // after the step's evaluation, so a run saved there resumes with the same history.
+  const std::int64_t end = step_ + steps_left();
   while (step_ < end) {
     const StepResult result = train_step();
     if (hooks.on_step) hooks.on_step(result);
+    if ((config_.eval_every > 0 && step_ % config_.eval_every == 0) || step_ == config_.steps) {
+      const Evaluation evaluation = evaluate();
+      if (hooks.on_eval) hooks.on_eval(evaluation);
+      if (config_.target_acc > 0 && evaluation.exact_match >= config_.target_acc)
+        return StopReason::target_reached;
+    }
+    if (hooks.after_step) hooks.after_step(step_);
     if (hooks.should_stop && hooks.should_stop()) return StopReason::interrupted;
-    if ((config_.eval_every <= 0 || step_ % config_.eval_every != 0) && step_ != config_.steps)
-      continue;
-    const Evaluation evaluation = evaluate();
-    if (hooks.on_eval) hooks.on_eval(evaluation);
-    if (config_.target_acc > 0 && evaluation.exact_match >= config_.target_acc)
-      return StopReason::target_reached;
   }
-  if (step_ == first && hooks.on_eval)  // nothing left to train: show where the run stands
-    hooks.on_eval(evaluations_.empty() ? evaluate() : evaluations_.back());
   return step_ >= config_.steps ? StopReason::budget_done : StopReason::stopped_at;
 }
 
@@ -345,6 +360,7 @@ Setting field(const char* key, T TrainConfig::*member, bool session = false) {
   };
   const auto set = [member, key](TrainConfig& c, const std::string& text) {
     if constexpr (std::is_same_v<T, std::string>) {
+      static_cast<void>(key);  // only numbers can be malformed
       c.*member = text;
     } else {
       const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), c.*member);
@@ -353,6 +369,17 @@ Setting field(const char* key, T TrainConfig::*member, bool session = false) {
     }
   };
   return {key, session, get, set};
+}
+
+// The training state saved beside a checkpoint; a missing one is named with what it is for.
+TrainingState load_state_beside(const std::string& checkpoint_path) {
+  const std::string state_path = training_state_path(checkpoint_path);
+  std::error_code error;
+  if (!std::filesystem::exists(state_path, error))
+    fail("resume from '" + checkpoint_path + "': its training state '" + state_path +
+         "' is missing; --resume needs both files build/train saves (a model alone can be "
+         "used by build/predict, not resumed)");
+  return load_training_state(state_path);
 }
 
 const std::vector<Setting>& settings() {
@@ -384,6 +411,10 @@ const std::vector<Setting>& settings() {
 void Trainer::save(const std::string& checkpoint_path) const {
   const std::filesystem::path parent = std::filesystem::path(checkpoint_path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
+  nn::write_files_atomically(checkpoint_files(checkpoint_path), "Trainer::save");
+}
+
+std::vector<nn::FileContents> Trainer::checkpoint_files(const std::string& checkpoint_path) const {
   TrainingState state;
   state.step = step_;
   state.optimizer = optimizer_->state_dict();
@@ -399,21 +430,22 @@ void Trainer::save(const std::string& checkpoint_path) const {
   state.batch_position = data_->is_task ? "" : data_->batches->save();
   for (const Setting& setting : settings()) state.settings[setting.key] = setting.get(config_);
   state.settings["fingerprint"] = data_->fingerprint;
-  // The state first, the model last: a model file always has its state beside it, and a
-  // crash in between leaves steps that disagree, which restore() reports.
-  save_training_state(training_state_path(checkpoint_path), state);
   Metadata extra = {{"step", std::to_string(step_)},
                     {"task", data_->is_task ? config_.task : ""},
                     {"data", config_.data_path},
                     {"tokens", to_string(config_.tokens)}};
-  if (!evaluations_.empty()) extra["exact_match"] = number(evaluations_.back().exact_match);
-  save_checkpoint(checkpoint_path, *model_, vocab(), extra, kRealDtype);
+  if (!evaluations_.empty()) extra["exact_match"] = real_number(evaluations_.back().exact_match);
+  if (data_->source_vocab) extra[kSourceSymbolsKey] = data_->source_vocab->serialize();
+  // Written together (nn::write_files_atomically); were the pair ever torn (a crash between
+  // the two renames), their steps disagree and restore() says so.
+  return {{training_state_path(checkpoint_path), serialize_training_state(state)},
+          {checkpoint_path, serialize_checkpoint(*model_, vocab(), extra, kRealDtype)}};
 }
 
 TrainConfig Trainer::saved_config(const std::string& checkpoint_path) {
-  const TrainingState state = load_training_state(training_state_path(checkpoint_path));
-  TrainConfig config;
+  TrainConfig config;  // the checkpoint first: an error names the file the user gave
   config.model = load_checkpoint(checkpoint_path).model->config();
+  const TrainingState state = load_state_beside(checkpoint_path);
   for (const Setting& setting : settings()) {
     const auto found = state.settings.find(setting.key);
     if (found == state.settings.end())
@@ -426,14 +458,21 @@ TrainConfig Trainer::saved_config(const std::string& checkpoint_path) {
 // Everything that must match for a resumed run to be the same run, checked before any of it
 // is used: settings, data, model shape, vocab, and that both files come from one save.
 void Trainer::check_same_run(const Checkpoint& loaded, const TrainingState& state,
-                             const std::string& where, const std::string& state_path) const {
+                             const std::string& where, const std::string& state_path) {
   for (const Setting& setting : settings()) {
     const auto found = state.settings.find(setting.key);
     const std::string saved = found == state.settings.end() ? "(none)" : found->second;
+    if (setting.key == std::string("steps")) {  // the budget may change, not vanish
+      const auto [end, error] =
+          std::from_chars(saved.data(), saved.data() + saved.size(), saved_steps_);
+      if (error != std::errc() || end != saved.data() + saved.size() || saved_steps_ < 1)
+        fail(where + "'" + state_path + "' has no valid setting 'steps' (got '" + saved + "')");
+      continue;
+    }
     if (!setting.session && saved != setting.get(config_))
       fail(where + "--" + setting.key + " is '" + setting.get(config_) +
            "' but the saved run used '" + saved +
-           "'; a resumed run keeps every setting but the session ones");
+           "'; a resumed run keeps every setting but --steps and the session ones");
   }
   const auto fingerprint = state.settings.find("fingerprint");
   if (fingerprint == state.settings.end() || fingerprint->second != data_->fingerprint)
@@ -448,14 +487,14 @@ void Trainer::check_same_run(const Checkpoint& loaded, const TrainingState& stat
          ") and '" + state_path + "' (step " + std::to_string(state.step) +
          ") come from different saves");
   if (state.step > config_.steps)
-    fail(where + "step " + std::to_string(state.step) + " is past --steps " +
-         std::to_string(config_.steps));
+    fail(where + "the saved run is at step " + std::to_string(state.step) + ", past --steps " +
+         std::to_string(config_.steps) + "; a budget can be extended, not cut below the steps done");
 }
 
 void Trainer::restore(const std::string& checkpoint_path) {
   Checkpoint loaded = load_checkpoint(checkpoint_path);
   const std::string state_path = training_state_path(checkpoint_path);
-  const TrainingState state = load_training_state(state_path);
+  const TrainingState state = load_state_beside(checkpoint_path);
   const std::string where = "resume from '" + checkpoint_path + "': ";
   check_same_run(loaded, state, where, state_path);
   model_ = std::move(loaded.model);

@@ -82,7 +82,10 @@ struct Sample {
 struct TrainHooks {
   std::function<void(const StepResult&)> on_step;
   std::function<void(const Evaluation&)> on_eval;
-  std::function<bool()> should_stop;  // asked after each step; true ends the run (Ctrl-C)
+  // After each step and its evaluation, if one was due: the run is where a resumed run
+  // would continue from, so this is where a periodic checkpoint is saved.
+  std::function<void(std::int64_t step)> after_step;
+  std::function<bool()> should_stop;  // asked after after_step; true ends the run (Ctrl-C)
 };
 
 enum class StopReason { budget_done, target_reached, stopped_at, interrupted };
@@ -92,7 +95,11 @@ class Trainer {
   // A fresh run. Throws on an invalid config or unreadable data, before any training.
   explicit Trainer(TrainConfig config);
   // Continues the run saved at checkpoint_path (and training_state_path of it). `config`
-  // must match the saved run in everything but the session fields; saved_config() gives one.
+  // must match the saved run in everything but the session fields and the budget;
+  // saved_config() gives one. A different `steps` (not below the saved step) extends or
+  // shortens the budget: from the next step on, the learning rate is that of the schedule
+  // over the new budget (a cosine that had decayed to 0 at step 600 of 600 is, over 1000
+  // steps, back at half the peak at step 600), so the run is no longer the one saved.
   Trainer(TrainConfig config, const std::string& checkpoint_path);
   ~Trainer();
   static TrainConfig saved_config(const std::string& checkpoint_path);
@@ -101,9 +108,15 @@ class Trainer {
   Evaluation evaluate();
   // Steps until config.steps (or stop_at), evaluating every eval_every steps and at the end;
   // stops early once an evaluation reaches target_acc or hooks.should_stop() says so.
+  // With no step left to take it returns at once (see steps_left()).
   StopReason run(const TrainHooks& hooks = {});
-  // The model (F32 in the float32 build, exact in either) and the training state.
+  // The model (F32 in the float32 build, exact in either) and the training state, saved
+  // together (nn::write_files_atomically): a crash leaves the old pair or the new one.
   void save(const std::string& checkpoint_path) const;
+  // The two files save() writes, as bytes, for saving with more files of the run.
+  std::vector<nn::FileContents> checkpoint_files(const std::string& checkpoint_path) const;
+  // Steps run() would take: to stop_at if set, else to the budget.
+  std::int64_t steps_left() const;
   // The first `count` held-out examples, decoded greedily.
   std::vector<Sample> samples(std::size_t count);
 
@@ -112,6 +125,8 @@ class Trainer {
   const optim::Optimizer& optimizer() const { return *optimizer_; }
   const Vocab& vocab() const;
   std::int64_t step() const { return step_; }
+  // The budget of the run this one resumed, which `steps` may extend (0 for a fresh run).
+  std::int64_t saved_steps() const { return saved_steps_; }
   const std::string& description() const { return description_; }  // "task reverse, lengths 1..16"
   // Per step: loss and token accuracy; per evaluation: step, exact match, token accuracy.
   const std::vector<real>& losses() const { return losses_; }
@@ -124,8 +139,9 @@ class Trainer {
   Batch next_batch();
   Evaluation evaluate_on(const std::vector<Pair>& examples, LengthAccuracy* by_length);
   void make_optimizer();
+  // Also reads the saved budget into saved_steps_.
   void check_same_run(const Checkpoint& loaded, const TrainingState& state,
-                      const std::string& where, const std::string& state_path) const;
+                      const std::string& where, const std::string& state_path);
   void restore(const std::string& checkpoint_path);
 
   TrainConfig config_;
@@ -133,7 +149,7 @@ class Trainer {
   std::unique_ptr<Seq2SeqTransformer> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   std::unique_ptr<optim::Schedule> schedule_;
-  std::int64_t step_ = 0;
+  std::int64_t step_ = 0, saved_steps_ = 0;
   std::string description_;
   std::vector<real> losses_, token_accuracies_;
   std::vector<Evaluation> evaluations_;

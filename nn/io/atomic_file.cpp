@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "autograd/shape.h"
 
@@ -47,38 +48,71 @@ void sync_directory(const std::string& path) {
   ::close(fd);
 }
 
+// A temporary file of `path`, written and fsynced but not yet renamed. Until commit() it
+// belongs to this object, whose destructor removes it (a failure, an exception).
+class TemporaryFile {
+ public:
+  TemporaryFile(const std::string& path, const std::string& op) : path_(path), op_(op) {
+    // pid + counter: unique across processes and across threads of this one; O_EXCL refuses
+    // to reuse a name that is somehow already there.
+    static std::atomic<unsigned> counter{0};
+    temp_ = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail_errno(op, "cannot create the temporary file", temp_);
+  }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+  ~TemporaryFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());
+  }
+
+  void write(const std::function<void(const ByteSink& sink)>& write_bytes) {
+    write_bytes(
+        [&](const char* bytes, std::size_t count) { write_all(fd_, bytes, count, op_, temp_); });
+    if (::fsync(fd_) != 0) fail_errno(op_, "cannot flush", temp_);
+    const int closed = ::close(fd_);
+    fd_ = -1;
+    if (closed != 0) fail_errno(op_, "cannot close", temp_);
+  }
+
+  // Renames the temporary file over the target: from here on it is the target.
+  void commit() {
+    std::error_code error;
+    std::filesystem::rename(temp_, path_, error);
+    if (error) fail(op_ + ": cannot rename '" + temp_ + "' to '" + path_ + "': " + error.message());
+    temp_.clear();
+  }
+
+ private:
+  std::string path_, op_, temp_;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 void write_file_atomically(const std::string& path,
                            const std::function<void(const ByteSink& sink)>& write_bytes,
                            const std::string& op) {
-  // pid + counter: unique across processes and across threads of this one; O_EXCL refuses
-  // to reuse a name that is somehow already there.
-  static std::atomic<unsigned> counter{0};
-  const std::string temp =
-      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) fail_errno(op, "cannot create the temporary file", temp);
-  try {
-    write_bytes(
-        [&](const char* bytes, std::size_t count) { write_all(fd, bytes, count, op, temp); });
-    if (::fsync(fd) != 0) fail_errno(op, "cannot flush", temp);
-    const int closed = ::close(fd);
-    fd = -1;
-    if (closed != 0) fail_errno(op, "cannot close", temp);
-    std::error_code error;
-    std::filesystem::rename(temp, path, error);
-    if (error) fail(op + ": cannot rename '" + temp + "' to '" + path + "': " + error.message());
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
-  }
+  TemporaryFile file(path, op);
+  file.write(write_bytes);
+  file.commit();
   sync_directory(path);
 }
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   write_file_atomically(path, [&](const ByteSink& sink) { sink(bytes.data(), bytes.size()); });
+}
+
+void write_files_atomically(const std::vector<FileContents>& files, const std::string& op) {
+  std::vector<std::unique_ptr<TemporaryFile>> written;  // removed on the way out unless renamed
+  for (const FileContents& file : files) {
+    written.push_back(std::make_unique<TemporaryFile>(file.path, op));
+    written.back()->write(
+        [&](const ByteSink& sink) { sink(file.bytes.data(), file.bytes.size()); });
+  }
+  for (const auto& file : written) file->commit();
+  for (const FileContents& file : files) sync_directory(file.path);
 }
 
 }  // namespace crossgrad::nn

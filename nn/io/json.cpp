@@ -4,6 +4,7 @@
 // input is a file header that may be hostile. Read next: nn/io/safetensors.h (its user).
 #include "nn/io/json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -196,6 +197,10 @@ void Value::dump_to(std::string& out) const {
       char buffer[32];  // shortest text that reads back as the same double, locale-free
       const auto end = std::to_chars(buffer, buffer + sizeof buffer, number_).ptr;
       out.append(buffer, end);
+      // 2500.0 is written "2500", which reads back as an integer: keep it a number, as
+      // serde_json and Python do ("2500.0"). (Found by tests/fuzz/fuzz_json.cpp.)
+      if (std::find_if(buffer, end, [](char c) { return c == '.' || c == 'e'; }) == end)
+        out += ".0";
       break;
     }
     case Type::string: dump_string(string_, out); break;
