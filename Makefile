@@ -4,6 +4,10 @@
 #   make test       every doctest suite, in float32 and in float64 (gradient checks)
 #   make sanitize   the float64 suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed of the kernels and of a training step
+#   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS (15)
+#   make program SRC=my.cpp [DOUBLE=1]   your own program against the library (see README)
+#   make pictures   every picture in docs/pictures, made again by the numbered programs
+#   make solutions  build and run the solutions of the tutorials' exercises
 #   make clean
 # Override flags on the command line, e.g. `make CXXFLAGS_ARCH=` for a portable build.
 
@@ -18,18 +22,28 @@ WARNINGS := -Wall -Wextra -Werror
 # No -ffast-math: it breaks NaN checks and bit-for-bit reproducibility.
 FLAGS = -std=c++17 $(OPTFLAGS) $(CXXFLAGS_ARCH) $(WARNINGS) -I. -pthread $(CXXFLAGS)
 SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-DOUBLE := -DCROSSGRAD_DOUBLE
+DOUBLE_FLAGS := -DCROSSGRAD_DOUBLE
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += -j$(JOBS)
 
-LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp data/*.cpp)
+# The library: the autograd core, the model and its files, the data. Nothing above them.
+LIB_SRC := $(wildcard autograd/*.cpp nn/*.cpp nn/io/*.cpp data/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 EXAMPLES := $(patsubst examples/%.cpp,build/%,$(wildcard examples/*.cpp))
-# Code shared by the example programs (flag parsing, progress, plots), not part of the library.
-COMMON_SRC := $(wildcard examples/common/*.cpp)
-EXAMPLES_COMMON := $(COMMON_SRC:%.cpp=build/f32/%.o)
+# The application above the library, linked into the programs and the tests but not part of
+# the library: the training loop and checkpoints with their vocabulary (examples/training/),
+# and the programs' command-line helpers (examples/common/: flags, progress, plots).
+APP_SRC := $(wildcard examples/training/*.cpp examples/common/*.cpp)
+APP_OBJ := $(APP_SRC:%.cpp=build/f32/%.o)
 
-.PHONY: all run test sanitize bench clean doctest
+# The tutorials (docs/README.md): solutions of the exercises, built in float64 so the
+# gradient checks in them mean something; the programs whose output a page shows (a line
+# "<!-- output of build/NAME -->"), float64 ones included; the programs that draw pictures.
+SOLUTIONS := $(patsubst examples/solutions/%.cpp,build/f64/solutions/%,$(wildcard examples/solutions/*.cpp))
+DOC_PROGRAMS := $(sort $(shell sed -n 's/^<!-- output of \(build\/[^ ]*\).*/\1/p' README.md docs/*.md))
+PICTURE_PROGRAMS := $(patsubst examples/%.cpp,build/%,$(shell grep -l '"examples/common/pictures.h"' examples/[0-9]*.cpp))
+
+.PHONY: all run test sanitize bench clean doctest program pictures solutions fuzz fuzz-targets
 all: build/f32/libcrossgrad.a $(EXAMPLES)
 
 # One set of rules per build variant: $(1) is the folder under build/, $(2) extra flags.
@@ -40,32 +54,69 @@ build/$(1)/%.o: %.cpp Makefile
 build/$(1)/libcrossgrad.a: $$(LIB_SRC:%.cpp=build/$(1)/%.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
-build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
+build/$(1)/run_tests: $$(TEST_SRC:%.cpp=build/$(1)/%.o) $$(APP_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 $$(TEST_SRC:%.cpp=build/$(1)/%.o): | doctest
 # One suite on its own, e.g. `make build/f64/test_ops_nn && build/f64/test_ops_nn`.
-build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o $$(COMMON_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
+build/$(1)/test_%: build/$(1)/tests/main.o build/$(1)/tests/test_%.o $$(APP_SRC:%.cpp=build/$(1)/%.o) build/$(1)/libcrossgrad.a
 	$$(CXX) $$(FLAGS) $(2) $$^ -o $$@
 endef
 $(eval $(call variant,f32,))
-$(eval $(call variant,f64,$(DOUBLE)))
-$(eval $(call variant,asan,$(DOUBLE) $(SANITIZE_FLAGS)))
+$(eval $(call variant,f64,$(DOUBLE_FLAGS)))
+$(eval $(call variant,asan,$(DOUBLE_FLAGS) $(SANITIZE_FLAGS)))
 
-build/%: examples/%.cpp $(EXAMPLES_COMMON) build/f32/libcrossgrad.a
+build/%: examples/%.cpp $(APP_OBJ) build/f32/libcrossgrad.a
 	@mkdir -p build
 	$(CXX) $(FLAGS) -MMD -MP -MF build/$*.d $(filter %.cpp %.o %.a,$^) -o $@
+
+# The float64 twin of a program or a solution: build/f64/03_custom_op, build/f64/solutions/X.
+build/f64/%: examples/%.cpp $(APP_SRC:%.cpp=build/f64/%.o) build/f64/libcrossgrad.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(FLAGS) $(DOUBLE_FLAGS) -MMD -MP -MF $@.d $(filter %.cpp %.o %.a,$^) -o $@
+
+# Your own program against the library, in one command:
+#   make program SRC=my.cpp            -> build/my      (float32, like build/train)
+#   make program SRC=my.cpp DOUBLE=1   -> build/f64/my  (float64, for gradient checks)
+# It may include the library's headers and examples/common/'s (check.h, plot.h, ...).
+ifneq ($(filter program,$(MAKECMDGOALS)),)
+  $(if $(SRC),,$(error usage: make program SRC=my.cpp [DOUBLE=1]))
+  $(if $(wildcard $(SRC)),,$(error make program: no file '$(SRC)'))
+endif
+PROGRAM_VARIANT := $(if $(filter-out 0,$(DOUBLE)),f64,f32)
+PROGRAM_OUT := build/$(if $(filter f64,$(PROGRAM_VARIANT)),f64/)$(basename $(notdir $(SRC)))
+program: $(APP_SRC:%.cpp=build/$(PROGRAM_VARIANT)/%.o) build/$(PROGRAM_VARIANT)/libcrossgrad.a
+	@mkdir -p $(dir $(PROGRAM_OUT))
+	$(CXX) $(FLAGS) $(if $(filter f64,$(PROGRAM_VARIANT)),$(DOUBLE_FLAGS)) $(SRC) $^ -o $(PROGRAM_OUT)
+	@echo "built $(PROGRAM_OUT)"
+
+pictures: $(PICTURE_PROGRAMS)
+	@for program in $(PICTURE_PROGRAMS); do \
+	  echo "$$program --pictures docs/pictures"; $$program --pictures docs/pictures > /dev/null || exit 1; \
+	done
+
+solutions: $(SOLUTIONS)
+	@sh tests/run_solutions.sh $(SOLUTIONS)
 
 # doctest is the one dependency outside the standard library: found, installed, or explained.
 doctest:
 	@CXX="$(CXX)" sh tests/ensure_doctest.sh
 
-test: build/f32/run_tests build/f64/run_tests $(EXAMPLES)
+test: build/f32/run_tests build/f64/run_tests $(EXAMPLES) $(SOLUTIONS) $(DOC_PROGRAMS) $(PICTURE_PROGRAMS)
+	@echo "== layers point down: the #include lines of autograd/, nn/ and data/ =="
+	sh tests/check_layers.sh
 	@echo "== float32 suites (training, forward values, errors) =="
 	build/f32/run_tests
 	@echo "== float64 suites (gradient checks at PyTorch's tolerances) =="
 	build/f64/run_tests
-	@echo "== code blocks in README.md and docs/ =="
+	@echo "== code blocks, program outputs, pictures and links in README.md and docs/ =="
 	@sh tests/check_doc_examples.sh "$(CXX)" "$(FLAGS)" build/f32/libcrossgrad.a build/doc_examples
+	@echo "== solutions of the exercises =="
+	@sh tests/run_solutions.sh $(SOLUTIONS)
+	@echo "== make program, float32 and float64 =="
+	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp > /dev/null
+	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp DOUBLE=1 > /dev/null
+	@test "$$(build/which_real)" = "real is float" && test "$$(build/f64/which_real)" = "real is double" \
+	  && echo "make program built build/which_real (float) and build/f64/which_real (double)"
 
 sanitize: build/asan/run_tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 build/asan/run_tests
@@ -78,6 +129,31 @@ run: all
 
 bench: all
 	build/bench
+
+# --- Fuzzing: a libFuzzer target for every parser of user files and text (tests/fuzz/) ---
+# The library and the application are compiled again with clang into build/fuzz/, under
+# AddressSanitizer and UndefinedBehaviorSanitizer, float32 like the programs.
+# `make fuzz FUZZ_SECONDS=600` is a long run; findings are saved in build/fuzz/findings/.
+FUZZ_CXX ?= clang++
+FUZZ_SECONDS ?= 15
+FUZZ_FLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer $(CXXFLAGS_ARCH) $(WARNINGS) -I. -pthread \
+  -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_APP_SRC := $(wildcard examples/training/*.cpp) examples/common/flags.cpp \
+  examples/common/train_flags.cpp examples/common/predict_input.cpp
+FUZZ_OBJ := $(LIB_SRC:%.cpp=build/fuzz/%.o) $(FUZZ_APP_SRC:%.cpp=build/fuzz/%.o)
+
+build/fuzz/%.o: %.cpp Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.cpp tests/fuzz/fuzzing.h $(FUZZ_OBJ)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d $(filter %.cpp %.o,$^) -o $@
+fuzz-targets: $(FUZZ_TARGETS)
+
+fuzz:
+	@command -v $(FUZZ_CXX) > /dev/null 2>&1 || { echo "make fuzz: no $(FUZZ_CXX): fuzzing needs clang with libFuzzer (Debian: apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory fuzz-targets
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build

@@ -1,4 +1,5 @@
-// graph.cpp — the autograd engine: recording ops, backward(), grad and anomaly modes, to_dot.
+// graph.cpp — the autograd engine: recording ops, backward(), grad and anomaly modes, and
+// the graph as data (graph_nodes) and as Graphviz DOT (to_dot).
 // This is the whole of reverse-mode differentiation: sort the graph so every node comes
 // after its parents, then walk it backwards calling each node's closure once.
 // Read next: ops.h (the table of contents of every op), then ops_elementwise.cpp.
@@ -380,22 +381,48 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
                        std::chrono::steady_clock::now() - start).count() - closures_ms);
 }
 
-// --- to_dot ---
+// --- Drawing the graph ---
+
+std::vector<GraphNode> graph_nodes(const Tensor& root) {
+  std::unordered_map<const Node*, std::size_t> index;  // where each node goes in `nodes`
+  std::vector<const Node*> stack{&root.node_ref()};    // found, not yet described
+  index[stack.back()] = 0;
+  std::vector<GraphNode> nodes;
+  while (!stack.empty()) {
+    const Node* node = stack.back();
+    stack.pop_back();
+    GraphNode described;
+    described.label = node->label;
+    described.op = node->is_leaf() ? (node->requires_grad ? "leaf" : "constant") : node->op;
+    described.shape = node->shape;
+    described.has_value = node->data.size() == 1;
+    described.value = described.has_value ? node->data[0] : 0;
+    described.has_grad = node->grad.size() == 1;
+    described.grad = described.has_grad ? node->grad[0] : 0;
+    for (const auto& parent : node->parents) {
+      auto [it, found_now] = index.emplace(parent.get(), index.size());
+      if (found_now) stack.push_back(parent.get());
+      described.parents.push_back(it->second);
+    }
+    nodes.resize(index.size());
+    nodes[index.at(node)] = std::move(described);
+  }
+  return nodes;
+}
 
 namespace {
 
 // "a | leaf | () | value 2.0000 | grad 3.0000": what a learner needs to tell boxes apart.
-std::string dot_label(const Node& node) {
+std::string dot_label(const GraphNode& node) {
   std::string label = node.label.empty() ? "" : node.label + " | ";
-  label += node.is_leaf() ? (node.requires_grad ? "leaf" : "constant") : std::string(node.op);
-  label += " | " + to_string(node.shape);
+  label += node.op + " | " + to_string(node.shape);
   char number[64];
-  if (node.data.size() == 1) {
-    std::snprintf(number, sizeof number, " | value %.4f", double(node.data[0]));
+  if (node.has_value) {
+    std::snprintf(number, sizeof number, " | value %.4f", double(node.value));
     label += number;
   }
-  if (node.grad.size() == 1) {
-    std::snprintf(number, sizeof number, " | grad %.4f", double(node.grad[0]));
+  if (node.has_grad) {
+    std::snprintf(number, sizeof number, " | grad %.4f", double(node.grad));
     label += number;
   }
   std::string escaped;  // record labels treat these as structure
@@ -411,19 +438,10 @@ std::string dot_label(const Node& node) {
 std::string to_dot(const Tensor& root) {
   std::ostringstream out;
   out << "digraph crossgrad {\n  rankdir=LR;\n  node [shape=record, fontname=\"monospace\"];\n";
-  std::unordered_map<const Node*, std::size_t> ids;
-  std::vector<const Node*> stack{root.node().get()};
-  ids[stack.back()] = 0;
-  while (!stack.empty()) {
-    const Node* node = stack.back();
-    stack.pop_back();
-    const std::size_t id = ids[node];
-    out << "  n" << id << " [label=\"" << dot_label(*node) << "\"];\n";
-    for (const auto& parent : node->parents) {
-      auto [it, inserted] = ids.emplace(parent.get(), ids.size());
-      if (inserted) stack.push_back(parent.get());
-      out << "  n" << it->second << " -> n" << id << ";\n";
-    }
+  const std::vector<GraphNode> nodes = graph_nodes(root);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    out << "  n" << i << " [label=\"" << dot_label(nodes[i]) << "\"];\n";
+    for (const std::size_t parent : nodes[i].parents) out << "  n" << parent << " -> n" << i << ";\n";
   }
   out << "}\n";
   return out.str();

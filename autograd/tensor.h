@@ -222,9 +222,23 @@ class DetectAnomalyGuard {
 };
 bool anomaly_detection_enabled();
 
-// The graph that produced `root`, as Graphviz DOT: one box per node with its label (when
-// set), its op (or "leaf"/"constant"), its shape, and for a one-element tensor its value and
-// gradient. Render with `dot -Tsvg graph.dot > graph.svg` (Debian: apt-get install graphviz).
+// The graph that produced `root`, as plain data for drawing it: nodes[0] is root, the rest
+// in the order a depth-first walk finds them. `parents` holds one index per input the node
+// was made from that takes gradients, once per use: x * x lists x twice (two arrows).
+// What a box shows: the label (when set), the op (or "leaf"/"constant"), the shape, and for
+// a one-element tensor its value and, once backward has reached it, its gradient.
+struct GraphNode {
+  std::string label;
+  std::string op;
+  Shape shape;
+  bool has_value = false, has_grad = false;  // one-element tensors only
+  real value = 0, grad = 0;
+  std::vector<std::size_t> parents;  // indices into the returned vector
+};
+std::vector<GraphNode> graph_nodes(const Tensor& root);
+
+// The same graph as Graphviz DOT, one box per node and an arrow from each input. Render with
+// `dot -Tsvg graph.dot > graph.svg` (Debian: apt-get install graphviz).
 std::string to_dot(const Tensor& root);
 
 }  // namespace crossgrad

@@ -174,12 +174,13 @@ void BatchIterator::load(const std::string& text) {
   restore(position);
 }
 
-std::vector<Pair> gather(const std::vector<Pair>& pairs, const std::vector<std::size_t>& indices) {
+std::vector<Pair> pick_examples(const std::vector<Pair>& pairs,
+                                const std::vector<std::size_t>& indices) {
   std::vector<Pair> batch;
   batch.reserve(indices.size());
   for (const std::size_t index : indices) {
     if (index >= pairs.size())
-      fail("gather: index " + std::to_string(index) + " is out of range for " +
+      fail("pick_examples: index " + std::to_string(index) + " is out of range for " +
            std::to_string(pairs.size()) + " pairs");
     batch.push_back(pairs[index]);
   }

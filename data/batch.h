@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "autograd/random.h"
-#include "data/tokens.h"
+#include "autograd/token_matrix.h"
 #include "data/vocab.h"
 
 namespace crossgrad {
@@ -75,7 +75,8 @@ class BatchIterator {
   std::vector<std::size_t> order_;  // this epoch's permutation of 0 .. size_-1
 };
 
-// pairs[indices[0]], pairs[indices[1]], ...: a BatchIterator's batch as pairs.
-std::vector<Pair> gather(const std::vector<Pair>& pairs, const std::vector<std::size_t>& indices);
+// pairs[indices[0]], pairs[indices[1]], ...: the examples of a BatchIterator's batch.
+std::vector<Pair> pick_examples(const std::vector<Pair>& pairs,
+                                const std::vector<std::size_t>& indices);
 
 }  // namespace crossgrad

@@ -1,8 +1,8 @@
 // tasks.h — the toy seq2seq tasks, generated from a seed: reverse, copy and sort a string of
 // digits, or add two numbers ("57+68" -> "125"). Lengths are drawn uniformly, so short and
-// long inputs are equally common, as in the reference's make_pair (shared/peers/
-// torch_seq2seq.py). Also: a held-out set from a separate seed, length generalisation (train
-// on lengths <= L, evaluate on L+1..L+k) and accuracy by length. Read next: data/batch.h.
+// long inputs are equally common, as in the PyTorch reference's make_pair. Also: a held-out
+// set from a separate seed, length generalisation (train on lengths <= L, evaluate on
+// L+1..L+k) and accuracy by length. Read next: data/batch.h.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +32,7 @@ struct TaskSpec {
 TaskSpec default_spec(Task task);
 void validate(const TaskSpec& spec);  // min_len >= 1 and min_len <= max_len, or throws
 
-// Digits '0'..'9' are ids 3..12 (DESIGN.md, V = 13); add appends '+' as id 13.
+// Digits '0'..'9' are ids 3..12 (after PAD, BOS, EOS: V = 13); add appends '+' as id 13.
 Vocab task_vocab(Task task);
 
 // One example, and count of them, drawn from gen: a training stream is a Generator whose

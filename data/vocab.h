@@ -1,4 +1,4 @@
-// vocab.h — the vocabulary: ids for PAD, BOS, EOS (data/tokens.h), then the symbols of a
+// vocab.h — the vocabulary: ids for PAD, BOS, EOS (below), then the symbols of a
 // task or of a data file, and the text <-> ids conversions. Tokens are Unicode code points
 // by default (UTF-8 is decoded strictly: malformed bytes are errors naming the byte offset)
 // or whitespace-separated words on request. Read next: data/tasks.h, data/batch.h.
@@ -9,9 +9,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "data/tokens.h"
+#include "autograd/shape.h"  // Error, thrown on every mistake
 
 namespace crossgrad {
+
+// The special ids every vocabulary starts with. nn/ does not know them: the application that
+// builds a model for a vocabulary puts them in its config (TransformerConfig's pad_id, ...).
+inline constexpr std::int64_t PAD = 0;
+inline constexpr std::int64_t BOS = 1;
+inline constexpr std::int64_t EOS = 2;
 
 // One example as text, before any ids: what tasks generate and TSV files hold.
 struct Pair {

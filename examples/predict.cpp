@@ -1,7 +1,9 @@
 // predict.cpp — a trained checkpoint at work: decode inputs (greedy or beam search), score
 // given targets, and show where the decoder looked in the source (cross-attention).
-// Everything is checked before anything is printed or written; a mistake is one line on
-// stderr and a non-zero exit. Read next: nn/decode.h, examples/common/attention_view.h.
+// A mistake on the command line or in the checkpoint is one line on stderr and a non-zero
+// exit before anything is printed; each input (an argument or a line) gets its output on
+// stdout or a one-line error on stderr naming it, and the exit status says whether any
+// failed. Read next: docs/architecture.md (how the layers fit together).
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +19,8 @@
 #include "data/tsv.h"
 #include "examples/common/attention_view.h"
 #include "examples/common/flags.h"
-#include "nn/checkpoint.h"
+#include "examples/common/predict_input.h"
+#include "examples/training/checkpoint.h"
 #include "nn/decode.h"
 
 using namespace crossgrad;
@@ -26,8 +29,10 @@ namespace {
 
 const char* const kDescription =
     "Decodes each INPUT with a trained model, or one input a line from stdin when none is\n"
-    "given (with a \"> \" prompt on a terminal), and prints one output a line. Heatmaps are\n"
-    "in colour on a terminal unless NO_COLOR is set. For example:\n"
+    "given (with a \"> \" prompt on a terminal), and prints one output a line. An input\n"
+    "that cannot be decoded (an empty line, an unknown symbol) gets a one-line error on\n"
+    "stderr naming it instead, and the exit status is then 1. Heatmaps are in colour on a\n"
+    "terminal unless NO_COLOR is set. For example:\n"
     "  build/predict --checkpoint runs/reverse.safetensors 12345 --show-attention\n";
 
 struct Options {
@@ -57,7 +62,8 @@ cli::Flags declare_flags(Options& o) {
   flags.add("--svg", o.svg, "write every layer's and head's cross-attention as SVG", "FILE");
   flags.section("Scoring");
   flags.add_switch("--score", o.score,
-                   "read source<TAB>target lines, print log p(target | source) of each");
+                   "read source<TAB>target lines, print each as source<TAB>target<TAB>log p(target"
+                   " | source)");
   flags.add("--data", o.data, "with --score: read the lines from FILE, not stdin", "FILE");
   return flags;
 }
@@ -89,29 +95,11 @@ struct Session {
   const Options& options;
   nn::Seq2SeqTransformer& model;
   const Vocab& vocab;
+  cli::InputReader& reader;
   bool color;
 };
 
-// One sequence to decode or score: its text, where it came from (for errors) and its ids.
-struct Input {
-  std::string text, where;  // where: "argument 2", "line 7" or "pairs.tsv:7: target"
-  std::vector<std::int64_t> ids;
-};
-
-Input encode(const Session& session, std::string text, std::string where) {
-  Input input{std::move(text), std::move(where), {}};
-  try {
-    input.ids = session.vocab.encode(input.text);
-  } catch (const Error& error) {
-    fail(input.where + ": " + error.what());
-  }
-  const std::size_t positions = session.model.config().max_len;
-  if (input.ids.size() + 1 > positions)  // + 1: the EOS every sequence ends with
-    fail(input.where + ": " + std::to_string(input.ids.size()) +
-         " tokens; this model reads at most " + std::to_string(positions - 1) +
-         " (its positional table has " + std::to_string(positions) + " positions)");
-  return input;
-}
+using cli::Input;
 
 std::string without_cr(std::string line) {  // Windows line ends
   if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -120,7 +108,6 @@ std::string without_cr(std::string line) {  // Windows line ends
 
 // --- Decoding and showing ---
 
-// Decodes in batches of 64 sources, so the encoder runs once per batch.
 std::vector<nn::Hypothesis> decode_all(Session& session, const std::vector<Input>& inputs) {
   const Options& o = session.options;
   nn::DecodeOptions decode;
@@ -128,24 +115,14 @@ std::vector<nn::Hypothesis> decode_all(Session& session, const std::vector<Input
   decode.keep_attention = o.show_attention || !o.svg.empty();
   decode.beam = std::max<std::size_t>(o.beam, 1);
   decode.length_penalty = o.length_penalty;
-  std::vector<nn::Hypothesis> out;
-  for (std::size_t start = 0; start < inputs.size(); start += 64) {
-    std::vector<std::vector<std::int64_t>> sources;
-    for (std::size_t i = start; i < std::min(start + 64, inputs.size()); ++i)
-      sources.push_back(inputs[i].ids);
-    const TokenMatrix src = make_source_batch(sources);
-    for (nn::Hypothesis& hypothesis : o.beam == 0 ? nn::greedy_decode(session.model, src, decode)
-                                                  : nn::beam_search(session.model, src, decode))
-      out.push_back(std::move(hypothesis));
-  }
-  return out;
+  return cli::decode_inputs(session.model, inputs, decode, /*beam_search=*/o.beam != 0);
 }
 
 // Labels and maps for one input; the batch's padding columns are cut from the maps.
-view::AttentionExample attention_example(const Vocab& vocab, const Input& input,
+view::AttentionExample attention_example(const Vocab& vocab, const std::string& text,
                                          const nn::Hypothesis& hypothesis) {
   view::AttentionExample example;
-  for (const std::string& token : vocab.tokenize(input.text))
+  for (const std::string& token : vocab.tokenize(text))
     example.source.push_back(view::token_label(token));
   example.source.push_back(view::token_label(vocab.symbol(EOS)));
   for (const std::int64_t id : hypothesis.tokens)
@@ -171,19 +148,16 @@ void print_attention(const Session& session, const view::AttentionExample& examp
   std::cout << "\n";
 }
 
-// Decodes the inputs, rewrites the SVG with every example so far (only once all succeeded),
-// then prints each output and, if asked, its heatmaps.
+// Decodes the inputs, then prints each output and, if asked, its heatmaps; the attention
+// of each is added to svg_examples when --svg asks for them.
 void decode_and_show(Session& session, const std::vector<Input>& inputs,
                      std::vector<view::AttentionExample>& svg_examples) {
   const Options& o = session.options;
   const std::vector<nn::Hypothesis> hypotheses = decode_all(session, inputs);
   std::vector<view::AttentionExample> examples;
   for (std::size_t i = 0; i < inputs.size() && (o.show_attention || !o.svg.empty()); ++i)
-    examples.push_back(attention_example(session.vocab, inputs[i], hypotheses[i]));
-  if (!o.svg.empty()) {
-    svg_examples.insert(svg_examples.end(), examples.begin(), examples.end());
-    nn::write_file_atomically(o.svg, view::render_svg(svg_examples));
-  }
+    examples.push_back(attention_example(session.vocab, inputs[i].text, hypotheses[i]));
+  if (!o.svg.empty()) svg_examples.insert(svg_examples.end(), examples.begin(), examples.end());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::vector<std::int64_t>& tokens = hypotheses[i].tokens;
     std::cout << session.vocab.decode(tokens) << "\n";
@@ -195,43 +169,75 @@ void decode_and_show(Session& session, const std::vector<Input>& inputs,
   std::cout.flush();
 }
 
-// Interactive: one input a line, each decoded at once; a mistake is reported, not fatal.
+void report_error(const std::exception& error) {  // one line, after the outputs so far
+  std::string message = error.what();
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  std::cerr << "predict: error: " << message << "\n";
+}
+
+// Interactive: one input a line, each decoded at once; a mistake is reported, not fatal, and
+// the exit status says whether any line failed. An empty line does nothing.
 int run_interactive(Session& session) {
   std::cout << "Type an input and press Enter; an empty line does nothing, Ctrl-D quits.\n";
   std::vector<view::AttentionExample> svg_examples;
+  bool any_failed = false;
   std::string line;
   for (std::size_t number = 1; std::cout << "> " << std::flush, std::getline(std::cin, line);
        ++number) {
     if ((line = without_cr(line)).empty()) continue;
     try {
-      decode_and_show(session, {encode(session, line, "line " + std::to_string(number))},
+      decode_and_show(session, {session.reader.read(line, "line " + std::to_string(number))},
                       svg_examples);
+      if (!session.options.svg.empty())
+        nn::write_file_atomically(session.options.svg, view::render_svg(svg_examples));
     } catch (const std::exception& error) {
-      std::cerr << "predict: error: " << error.what() << "\n";
+      report_error(error);
+      any_failed = true;
     }
   }
   std::cout << "\n";
-  return 0;
+  return any_failed ? 1 : 0;
 }
 
-// Arguments, or every line of stdin: all encoded first, so a bad line stops the run before
-// anything is printed or written.
+// Arguments, or every line of stdin, in order: each gets its output, or its error on stderr
+// naming it ("line 3: empty input"). Good inputs are decoded in batches of up to 64 between
+// bad ones. The SVG, if asked for, holds every input that decoded; the exit status is 1 if
+// any input failed.
 int run_batch(Session& session) {
-  std::vector<Input> inputs;
+  std::vector<view::AttentionExample> svg_examples;
+  std::vector<Input> pending;
+  bool any_failed = false;
+  const auto decode_pending = [&] {
+    if (!pending.empty()) decode_and_show(session, pending, svg_examples);
+    pending.clear();
+  };
+  const auto take = [&](const std::string& text, const std::string& where) {
+    try {
+      pending.push_back(session.reader.read(text, where));
+    } catch (const Error& error) {
+      decode_pending();  // the outputs of the lines before this one come first
+      report_error(error);
+      any_failed = true;
+    }
+    if (pending.size() == 64) decode_pending();
+  };
   const std::vector<std::string>& arguments = session.options.inputs;
   for (std::size_t i = 0; i < arguments.size(); ++i)
-    inputs.push_back(encode(session, arguments[i], "argument " + std::to_string(i + 1)));
+    take(arguments[i], "argument " + std::to_string(i + 1));
   std::string line;
   for (std::size_t number = 1; arguments.empty() && std::getline(std::cin, line); ++number)
-    inputs.push_back(encode(session, without_cr(line), "line " + std::to_string(number)));
-  std::vector<view::AttentionExample> svg_examples;
-  if (!inputs.empty()) decode_and_show(session, inputs, svg_examples);
-  return 0;
+    take(without_cr(line), "line " + std::to_string(number));
+  decode_pending();
+  if (!session.options.svg.empty() && !svg_examples.empty())
+    nn::write_file_atomically(session.options.svg, view::render_svg(svg_examples));
+  return any_failed ? 1 : 0;
 }
 
 // --- Scoring ---
 
-// log p(target | source) of every line, in batches of 64 pairs, once every line is checked.
+// log p(target | source) of every line, printed as source<TAB>target<TAB>score so a long
+// file stays readable and sortable (sort -t$'\t' -k3 -g). The whole file is checked first,
+// as build/train checks its data: a malformed line stops it before any score is printed.
 int run_score(Session& session) {
   const Options& o = session.options;
   std::ostringstream text;
@@ -243,16 +249,19 @@ int run_score(Session& session) {
   std::vector<std::vector<std::int64_t>> sources, targets;
   for (std::size_t i = 0; i < data.size(); ++i) {
     const std::string where = data.name() + ":" + std::to_string(data.lines()[i]) + ": ";
-    sources.push_back(encode(session, data.pairs()[i].source, where + "source").ids);
-    targets.push_back(encode(session, data.pairs()[i].target, where + "target").ids);
+    sources.push_back(session.reader.read(data.pairs()[i].source, where + "source").ids);
+    targets.push_back(session.reader.read(data.pairs()[i].target, where + "target", false).ids);
   }
   std::ostringstream out;
   for (std::size_t start = 0; start < data.size(); start += 64) {
     const std::size_t end = std::min(start + 64, data.size());
     const Batch batch = make_batch({sources.begin() + start, sources.begin() + end},
                                    {targets.begin() + start, targets.begin() + end});
-    for (double score : nn::score(session.model, batch.src, batch.tgt_in, batch.labels))
-      out << std::fixed << std::setprecision(6) << score << "\n";
+    const std::vector<double> scores =
+        nn::score(session.model, batch.src, batch.tgt_in, batch.labels);
+    for (std::size_t i = start; i < end; ++i)
+      out << data.pairs()[i].source << '\t' << data.pairs()[i].target << '\t' << std::fixed
+          << std::setprecision(6) << scores[i - start] << "\n";
   }
   std::cout << out.str();
   return 0;
@@ -273,18 +282,16 @@ void check_against_model(const Options& o, const nn::TransformerConfig& config) 
 int main(int argc, char** argv) {
   // Messages are one line: a multi-line one (e.g. every load_into problem) is joined.
   // std::cerr is tied to std::cout, so outputs printed so far come first.
-  const auto report = [](const std::exception& error) {
-    std::string message = error.what();
-    std::replace(message.begin(), message.end(), '\n', ' ');
-    std::cerr << "predict: error: " << message << "\n";
-  };
+  const auto report = report_error;
   try {
     const std::optional<Options> parsed = parse_options(argc, argv);
     if (!parsed) return 0;  // --help
     const Options& options = *parsed;
-    nn::LoadedModel loaded = nn::load_model(options.checkpoint);
+    training::Checkpoint loaded = training::load_checkpoint(options.checkpoint);
     check_against_model(options, loaded.model->config());
-    Session session{options, *loaded.model, loaded.vocab,
+    cli::InputReader reader(loaded.vocab, loaded.source_vocab, loaded.model->config().max_len,
+                            std::cerr);
+    Session session{options, *loaded.model, loaded.vocab, reader,
                     view::use_color(::isatty(STDOUT_FILENO), std::getenv("NO_COLOR"))};
     if (options.score) return run_score(session);
     if (options.inputs.empty() && ::isatty(STDIN_FILENO)) return run_interactive(session);

@@ -4,7 +4,7 @@
 // Parameters and their names are PyTorch's nn.MultiheadAttention: in_proj_weight (3D, D)
 // holds the Q, K and V projections stacked by rows, in_proj_bias (3D), out_proj (D -> D).
 // Legend: B batch, T query length, S key length, D d_model, H heads, Dh = D / H.
-// Read next: transformer.h (the layers that use it).
+// Read next: nn/transformer.h (the layers that use it).
 #pragma once
 
 #include <vector>

@@ -2,14 +2,15 @@
 // and scoring. The encoder runs once per source batch; with the cache on, each decoder
 // layer projects the cross-attention keys/values once per source and keeps its
 // self-attention keys/values across steps, so each step costs one new token's work.
-// Legend: B batch, S source length, T generated length, H heads, L decoder layers.
-// Read next: examples/predict.cpp (the command line over these).
+// The special ids (named PAD, BOS and EOS below) are the model's config().pad_id, bos_id and
+// eos_id. Legend: B batch, S source length, T generated length, H heads, L decoder layers.
+// Read next: nn/decode.cpp (the checks, Stepper, greedy decoding, beam search).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "data/tokens.h"
+#include "autograd/token_matrix.h"
 #include "nn/transformer.h"
 
 namespace crossgrad::nn {
@@ -49,7 +50,7 @@ std::vector<Hypothesis> beam_search(Seq2SeqTransformer& model, const TokenMatrix
                                     const DecodeOptions& options = {});
 
 // log p(target | source) for each row, teacher-forced: tgt_in = BOS + target, labels =
-// target + EOS (PAD where padded), as data/batch.h makes them.
+// target + EOS (PAD where padded), as data/batch.h makes them; PAD labels add nothing.
 std::vector<double> score(Seq2SeqTransformer& model, const TokenMatrix& src,
                           const TokenMatrix& tgt_in, const TokenMatrix& labels);
 

@@ -54,14 +54,8 @@ Tensor Embedding::forward(const TokenMatrix& ids) const {
 }
 
 Tensor Embedding::forward(const std::vector<std::int64_t>& ids, const Shape& ids_shape) const {
-  if (ids.size() != numel(ids_shape))
-    fail("Embedding: " + std::to_string(ids.size()) + " ids do not fill shape " +
-         to_string(ids_shape));
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (ids[i] < 0 || ids[i] >= std::int64_t(num_embeddings_))
-      fail("Embedding: id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
-           " is out of range for a vocabulary of V=" + std::to_string(num_embeddings_));
-  // out[..., :] = weight[id, :]; the backward adds each row's gradient into weight[id].
+  // out[..., :] = weight[id, :]; the backward adds each row's gradient into weight[id]. The
+  // op checks the ids (count and range [0, V)), so a bad id is reported once, by it.
   return embedding(weight_, ids, ids_shape);
 }
 

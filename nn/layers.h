@@ -2,13 +2,13 @@
 // Each forward is one hop to the math in autograd/ops.h; each is initialised like its
 // PyTorch namesake, from a seeded Generator so that a model is reproducible.
 // Legend: B batch, T sequence length, D d_model, V vocabulary.
-// Read next: attention.h (MultiHeadAttention), then transformer.h.
+// Read next: nn/attention.h (MultiHeadAttention).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "data/tokens.h"
+#include "autograd/token_matrix.h"
 #include "nn/module.h"
 
 namespace crossgrad::nn {
@@ -37,7 +37,8 @@ class Embedding : public Module {
  public:
   Embedding(std::size_t num_embeddings, std::size_t embedding_dim, Generator& gen);
   Tensor forward(const TokenMatrix& ids) const;  // (B, T) -> (B, T, D)
-  // ids of any shape -> ids_shape + (D). An id outside [0, V) is an error naming it.
+  // ids of any shape -> ids_shape + (D). An id outside [0, V) is an error naming it (the
+  // embedding op's).
   Tensor forward(const std::vector<std::int64_t>& ids, const Shape& ids_shape) const;
 
   Tensor weight() const { return weight_; }

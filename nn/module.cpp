@@ -109,11 +109,6 @@ void uniform_(Tensor& t, real low, real high, Generator& gen) {
   for (std::size_t i = 0; i < t.numel(); ++i) values[i] = gen.uniform(low, high);
 }
 
-void normal_(Tensor& t, real mean, real stddev, Generator& gen) {
-  real* values = t.mutable_data();
-  for (std::size_t i = 0; i < t.numel(); ++i) values[i] = gen.normal(mean, stddev);
-}
-
 void constant_(Tensor& t, real value) {
   std::fill_n(t.mutable_data(), t.numel(), value);
 }

@@ -3,7 +3,7 @@
 // name; named_parameters() walks the tree and yields dotted names in registration order
 // (own parameters first, then each child's), which is exactly PyTorch's state_dict order.
 // Also the initialisers (PyTorch's nn.init) that the layers use.
-// Read next: layers.h (Linear, Embedding, LayerNorm, Dropout, PositionalEncoding).
+// Read next: nn/layers.h (Linear, Embedding, LayerNorm, Dropout, PositionalEncoding).
 #pragma once
 
 #include <cstddef>
@@ -71,7 +71,6 @@ std::ostream& operator<<(std::ostream& out, const Module& module);
 
 // --- Initialisation (torch.nn.init), in place on a leaf, seeded from a Generator ---
 void uniform_(Tensor& t, real low, real high, Generator& gen);
-void normal_(Tensor& t, real mean, real stddev, Generator& gen);
 void constant_(Tensor& t, real value);
 // U(-b, b) with b = sqrt(6 / (fan_in + fan_out)) for a (fan_out, fan_in) matrix.
 void xavier_uniform_(Tensor& t, Generator& gen);

@@ -1,7 +1,7 @@
 // schedule.h — learning-rate schedules: the lr to use for the update of step `step`
 // (0 for the first update), as a pure function of the step, so a resumed run needs no
 // schedule state. Call opt.set_lr(schedule.lr_at(step)) before each opt.step(), exactly as
-// the PyTorch reference sets g["lr"] = lr_at(step). Read next: safetensors.h.
+// the PyTorch reference sets g["lr"] = lr_at(step). Read next: nn/io/json.h (the files).
 #pragma once
 
 #include <cstdint>
@@ -46,8 +46,8 @@ class InverseSqrtSchedule : public Schedule {
   std::int64_t warmup_;
 };
 
-// Linear warmup, then cosine decay to 0 at step total_steps, then 0; exactly the reference's
-// lr_at in shared/peers/torch_seq2seq.py, operation for operation in double:
+// Linear warmup, then cosine decay to 0 at step total_steps, then 0; exactly the PyTorch
+// reference's lr_at, operation for operation in double:
 //   f = min(1, (step+1)/warmup)  (1 when warmup is 0)
 //   f *= 0.5·(1 + cos(π·min(step, total)/total));  lr = peak·f
 // The decay starts at step 0, not after the warmup: both factors multiply throughout.

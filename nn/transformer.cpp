@@ -212,25 +212,26 @@ Transformer::Transformer(const TransformerConfig& config, Generator& gen, Genera
 
 // --- Seq2SeqTransformer ---
 
-Tensor padding_mask(const TokenMatrix& ids) {
+Tensor padding_mask(const TokenMatrix& ids, std::int64_t pad_id) {
   std::vector<real> mask(ids.ids.size());
-  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = ids.ids[i] == PAD;
+  for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = ids.ids[i] == pad_id;
   return Tensor::from(std::move(mask), ids.shape());
 }
 
-// Row r's ids before its first PAD; PAD after it only.
-std::size_t row_length(const TokenMatrix& ids, std::size_t r) {
+// Row r's ids before its first PAD (pad_id); PAD after it only.
+std::size_t row_length(const TokenMatrix& ids, std::size_t r, std::int64_t pad_id) {
   std::size_t length = 0;
-  while (length < ids.cols && ids.at(r, length) != PAD) ++length;
+  while (length < ids.cols && ids.at(r, length) != pad_id) ++length;
   for (std::size_t c = length; c < ids.cols; ++c)
-    if (ids.at(r, c) != PAD)
+    if (ids.at(r, c) != pad_id)
       fail("pack_tokens: row " + std::to_string(r) + " has PAD at position " +
            std::to_string(length) + " before a token at " + std::to_string(c) +
            "; packing needs PAD only at the end of a row");
   return length;
 }
 
-PackedTokens pack_tokens(const TokenMatrix& ids, const std::vector<std::size_t>* lengths) {
+PackedTokens pack_tokens(const TokenMatrix& ids, std::int64_t pad_id,
+                         const std::vector<std::size_t>* lengths) {
   if (ids.ids.size() != ids.rows * ids.cols || (lengths && lengths->size() != ids.rows))
     fail("pack_tokens: a (" + std::to_string(ids.rows) + ", " + std::to_string(ids.cols) +
          ") batch holding " + std::to_string(ids.ids.size()) + " ids" +
@@ -238,7 +239,7 @@ PackedTokens pack_tokens(const TokenMatrix& ids, const std::vector<std::size_t>*
   PackedTokens packed;
   packed.offsets.push_back(0);
   for (std::size_t r = 0; r < ids.rows; ++r) {
-    std::size_t length = row_length(ids, r);
+    std::size_t length = row_length(ids, r, pad_id);
     if (lengths && (*lengths)[r] > length)
       fail("pack_tokens: row " + std::to_string(r) + " has " + std::to_string(length) +
            " ids, fewer than the " + std::to_string((*lengths)[r]) + " asked for");
@@ -279,7 +280,8 @@ Tensor Seq2SeqTransformer::embed(const Embedding& table, const TokenMatrix& ids)
 }
 
 Tensor Seq2SeqTransformer::encode(const TokenMatrix& src) {
-  return transformer_.encoder().forward(embed(src_embed_, src), padding_mask(src));
+  return transformer_.encoder().forward(embed(src_embed_, src),
+                                        padding_mask(src, config_.pad_id));
 }
 
 Tensor Seq2SeqTransformer::decode(const Tensor& memory, const TokenMatrix& src,
@@ -289,7 +291,8 @@ Tensor Seq2SeqTransformer::decode(const Tensor& memory, const TokenMatrix& src,
          to_string(src.shape()) + " and tgt_in " + to_string(tgt_in.shape()) +
          " must be (B, S, D), (B, S) and (B, T) with D=" + std::to_string(config_.d_model));
   const Tensor h = transformer_.decoder().forward(embed(tgt_embed_, tgt_in), memory,
-                                                  padding_mask(tgt_in), padding_mask(src));
+                                                  padding_mask(tgt_in, config_.pad_id),
+                                                  padding_mask(src, config_.pad_id));
   return generator_.forward(h);  // (B, T, D) -> (B, T, V)
 }
 
@@ -307,8 +310,9 @@ Tensor Seq2SeqTransformer::forward_packed(const TokenMatrix& src, const TokenMat
          to_string(tgt_in.shape()) + " and labels " + to_string(labels.shape()) +
          " must be (B, S), (B, T) and (B, T)");
   std::vector<std::size_t> labelled(labels.rows);  // each row's labels: the positions to run
-  for (std::size_t r = 0; r < labels.rows; ++r) labelled[r] = row_length(labels, r);
-  const PackedTokens source = pack_tokens(src), target = pack_tokens(tgt_in, &labelled);
+  for (std::size_t r = 0; r < labels.rows; ++r) labelled[r] = row_length(labels, r, config_.pad_id);
+  const PackedTokens source = pack_tokens(src, config_.pad_id),
+                     target = pack_tokens(tgt_in, config_.pad_id, &labelled);
   // x = E[ids] · √D + pe[positions]: (N, D) for the N real tokens of each side
   const real scale = real(std::sqrt(double(config_.d_model)));
   const auto embed_packed = [&](const Embedding& table, const PackedTokens& tokens) {
@@ -334,7 +338,7 @@ DecoderCache Seq2SeqTransformer::start_decoding(const Tensor& memory, const Toke
     cache.layers.emplace_back();
     cache.layers.back().cross_attn = decoder.layer(i).multihead_attn().project_key_value(memory);
   }
-  cache.memory_padding_mask = padding_mask(src);
+  cache.memory_padding_mask = padding_mask(src, config_.pad_id);
   return cache;
 }
 
@@ -375,28 +379,28 @@ std::string Seq2SeqTransformer::extra_repr() const {
 }
 
 Tensor sequence_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
-                              real label_smoothing) {
+                              real label_smoothing, std::int64_t pad_id) {
   if (logits.dim() != 3 || logits.size(0) != labels.rows || logits.size(1) != labels.cols)
     fail("sequence_cross_entropy: logits " + to_string(logits.shape()) +
          " must be (B, T, V) for labels " + to_string(labels.shape()));
-  // (B, T, V) -> (B·T, V), one row per target position; PAD rows add nothing
+  // (B, T, V) -> (B·T, V), one row per target position; padding rows add nothing
   const Tensor rows = logits.reshape({-1, long(logits.size(2))});
   CrossEntropyOptions options;
-  options.ignore_index = PAD;
+  options.ignore_index = pad_id;
   options.label_smoothing = label_smoothing;
   return cross_entropy(rows, labels.ids, options);
 }
 
 Tensor packed_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
-                            real label_smoothing) {
+                            real label_smoothing, std::int64_t pad_id) {
   std::vector<std::int64_t> targets;  // the non-PAD labels, row after row
   for (std::int64_t id : labels.ids)
-    if (id != PAD) targets.push_back(id);
+    if (id != pad_id) targets.push_back(id);
   if (logits.dim() != 2 || logits.size(0) != targets.size())
     fail("packed_cross_entropy: logits " + to_string(logits.shape()) + " must be (N, V) for the " +
          std::to_string(targets.size()) + " non-PAD labels of " + to_string(labels.shape()));
   CrossEntropyOptions options;
-  options.ignore_index = PAD;
+  options.ignore_index = pad_id;
   options.label_smoothing = label_smoothing;
   return cross_entropy(logits, targets, options);
 }

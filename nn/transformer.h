@@ -1,21 +1,22 @@
 // transformer.h — the pre-LN encoder-decoder transformer with cross-attention, module for
-// module PyTorch's nn.Transformer(batch_first=True, norm_first=True) inside the reference
-// Seq2Seq (shared/peers/torch_seq2seq.py). Names follow its state_dict exactly, so
-// named_parameters() is the checkpoint's table of contents, in the same order.
+// module PyTorch's nn.Transformer(batch_first=True, norm_first=True) inside a Seq2Seq model
+// (tests/export_reference.py builds the PyTorch twin). Names follow its state_dict exactly,
+// so named_parameters() is the checkpoint's table of contents, in the same order. It reads
+// token ids and knows no vocabulary: the special ids are part of its config.
 // Legend: B batch, S source length, T target length, D d_model, F d_ff, V vocabulary.
-// Read next: nn/safetensors.h (checkpoints use these names), nn/optim.h.
+// Read next: nn/decode.h (turning a trained model into outputs).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "data/tokens.h"
+#include "autograd/token_matrix.h"
 #include "nn/attention.h"
 
 namespace crossgrad::nn {
 
-// The standard model (DESIGN.md) by default: 236,237 parameters.
+// The standard model by default (docs/architecture.md): 236,237 parameters.
 struct TransformerConfig {
   std::size_t vocab_size = 13;
   std::size_t d_model = 64;
@@ -26,6 +27,10 @@ struct TransformerConfig {
   real dropout = 0;
   std::size_t max_len = 512;  // longest sequence the positional table covers
   real layer_norm_eps = real(1e-5);
+  // The vocabulary's special ids, which the model treats apart: pad_id is masked out of
+  // attention and ignored by the loss, bos_id starts every decoded output, eos_id ends it.
+  // The model does not choose them; whoever pairs it with a vocabulary sets them.
+  std::int64_t pad_id = 0, bos_id = 1, eos_id = 2;
 };
 
 // What incremental decoding keeps between steps (nn/decode.h), for N live rows: per decoder
@@ -36,7 +41,7 @@ struct DecoderLayerCache {
 };
 struct DecoderCache {
   std::vector<DecoderLayerCache> layers;
-  Tensor memory_padding_mask;  // (N, S), 1 at source PAD
+  Tensor memory_padding_mask;  // (N, S), 1 at source padding (pad_id)
   std::size_t length = 0;      // positions fed so far: the next token's position
   std::size_t rows() const {
     return memory_padding_mask.defined() ? memory_padding_mask.size(0) : 0;
@@ -50,7 +55,7 @@ struct DecoderCache {
 class EncoderLayer : public Module {
  public:
   EncoderLayer(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
-  // x (B, S, D), padding_mask (B, S) 1 at PAD or undefined -> (B, S, D)
+  // x (B, S, D), padding_mask (B, S) 1 at padding or undefined -> (B, S, D)
   Tensor forward(const Tensor& x, const Tensor& padding_mask = Tensor());
   // The same on packed rows x (N, D), sequence b being rows [offsets[b], offsets[b + 1]).
   Tensor forward_packed(const Tensor& x, const std::vector<std::size_t>& offsets);
@@ -152,8 +157,8 @@ class Transformer : public Module {
   Decoder decoder_;
 };
 
-// (B, L) ids -> (B, L) tensor with 1 where the id is PAD: the key_padding_mask.
-Tensor padding_mask(const TokenMatrix& ids);
+// (B, L) ids -> (B, L) tensor with 1 where the id is pad_id: the key_padding_mask.
+Tensor padding_mask(const TokenMatrix& ids, std::int64_t pad_id);
 
 // A batch of token rows without their PAD, for the packed training path: half the positions
 // of a batch of lengths 1..16 are PAD, and every row-wise layer (embeddings, Linear,
@@ -165,7 +170,8 @@ struct PackedTokens {
 };
 // Row b keeps its first lengths[b] ids when `lengths` is given (B of them), else all its
 // non-PAD ones.
-PackedTokens pack_tokens(const TokenMatrix& ids, const std::vector<std::size_t>* lengths = nullptr);
+PackedTokens pack_tokens(const TokenMatrix& ids, std::int64_t pad_id,
+                         const std::vector<std::size_t>* lengths = nullptr);
 
 class Seq2SeqTransformer : public Module {
  public:
@@ -190,7 +196,7 @@ class Seq2SeqTransformer : public Module {
   // memory from encode(src) -> a cache with each decoder layer's cross-attention keys and
   // values projected once, and no position fed yet.
   DecoderCache start_decoding(const Tensor& memory, const TokenMatrix& src);
-  // Feeds each cached row's newest token (N ids; BOS first) at position cache.length, only
+  // Feeds each cached row's newest token (N ids; bos_id first) at position cache.length, only
   // it, through the decoder -> logits (N, V) for the token after it. Equals the last
   // position of decode() on the whole prefix.
   Tensor decode_step(DecoderCache& cache, const std::vector<std::int64_t>& tokens);
@@ -218,13 +224,16 @@ class Seq2SeqTransformer : public Module {
   Linear generator_;
 };
 
-// Mean cross-entropy of logits (B, T, V) against labels (B, T), PAD labels ignored: the
-// training loss (the reference's CrossEntropyLoss(ignore_index=PAD) on (B·T, V)).
+// Mean cross-entropy of logits (B, T, V) against labels (B, T), labels equal to pad_id
+// ignored: the training loss (the reference's CrossEntropyLoss(ignore_index=PAD) on (B·T, V)).
+// pad_id is the model's config().pad_id; the default is TransformerConfig's.
 Tensor sequence_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
-                              real label_smoothing = 0);
+                              real label_smoothing = 0,
+                              std::int64_t pad_id = TransformerConfig().pad_id);
 // The same loss for forward_packed's logits (N, V) and the N non-PAD labels of (B, T): the
 // mean over them, as sequence_cross_entropy.
 Tensor packed_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
-                            real label_smoothing = 0);
+                            real label_smoothing = 0,
+                            std::int64_t pad_id = TransformerConfig().pad_id);
 
 }  // namespace crossgrad::nn

@@ -156,8 +156,8 @@ TEST_CASE("batch iterator: a resumed run continues bit-identically, batches incl
       CHECK(restored.next() == expected);
     }
     CHECK(loaded.save() == original.save());
-    const Batch expected = make_batch(gather(data, original.next()), vocab);
-    const Batch resumed = make_batch(gather(data, loaded.next()), vocab);
+    const Batch expected = make_batch(pick_examples(data, original.next()), vocab);
+    const Batch resumed = make_batch(pick_examples(data, loaded.next()), vocab);
     CHECK(resumed.src.ids == expected.src.ids);
     CHECK(resumed.tgt_in.ids == expected.tgt_in.ids);
     CHECK(resumed.labels.ids == expected.labels.ids);
@@ -185,6 +185,6 @@ TEST_CASE("batch iterator: bad settings and bad saved positions are errors") {
   CHECK_THROWS_WITH_AS(batches.restore({0, 11, batches.position().epoch_start_state}),
                        doctest::Contains("index 11 is past the end of a dataset of 10 pairs"),
                        Error);
-  CHECK_THROWS_WITH_AS(gather({{"a", "b"}}, {1}), doctest::Contains("index 1 is out of range"),
-                       Error);
+  CHECK_THROWS_WITH_AS(pick_examples({{"a", "b"}}, {1}),
+                       doctest::Contains("pick_examples: index 1 is out of range"), Error);
 }

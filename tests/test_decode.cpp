@@ -1,4 +1,4 @@
-// Tests for nn/decode.cpp, nn/beam_search.cpp and the incremental decoding it rests on
+// Tests for nn/decode.cpp (greedy, beam search, scoring) and the incremental decoding it rests on
 // (decode_step, MultiHeadAttention::forward_cached): cached = uncached, beam 1 = greedy, what beam
 // search does and does not guarantee, score() against decoding, attention maps, batching, errors.
 // Two kinds of model: random weights, whose near-uniform outputs have tiny argmax margins (so any
@@ -67,16 +67,17 @@ TokenMatrix digit_sources(std::size_t rows, std::uint64_t seed) {
   return make_source_batch(sources);
 }
 
-// Hypotheses as a teacher-forcing batch: tgt_in = BOS + tokens[:-1], labels = tokens.
+// Hypotheses as a teacher-forcing batch: tgt_in = BOS + tokens[:-1], labels = tokens, both
+// padded with PAD (or the given special ids).
 void as_targets(const std::vector<nn::Hypothesis>& hypotheses, TokenMatrix& tgt_in,
-                TokenMatrix& labels) {
+                TokenMatrix& labels, std::int64_t bos = BOS, std::int64_t pad = PAD) {
   std::size_t longest = 0;
   for (const auto& h : hypotheses) longest = std::max(longest, h.tokens.size());
-  tgt_in = TokenMatrix(hypotheses.size(), longest);
-  labels = TokenMatrix(hypotheses.size(), longest);
+  tgt_in = TokenMatrix(hypotheses.size(), longest, pad);
+  labels = TokenMatrix(hypotheses.size(), longest, pad);
   for (std::size_t r = 0; r < hypotheses.size(); ++r)
     for (std::size_t t = 0; t < hypotheses[r].tokens.size(); ++t) {
-      tgt_in.at(r, t) = t == 0 ? BOS : hypotheses[r].tokens[t - 1];
+      tgt_in.at(r, t) = t == 0 ? bos : hypotheses[r].tokens[t - 1];
       labels.at(r, t) = hypotheses[r].tokens[t];
     }
 }
@@ -201,6 +202,61 @@ TEST_CASE("score: by hand on one position, and PAD labels add nothing") {
   const double alone = nn::score(model, one_src, tokens(1, 2, {BOS, 6}), tokens(1, 2, {6, 5}))[0];
   CHECK(std::abs(scores[1] - alone) <= kTolerance);
   CHECK(scores[0] < scores[1]);  // one more factor, log p(EOS | ...) < 0
+}
+
+TEST_CASE("decoding reads the special ids from the model's config, not 0, 1 and 2") {
+  // A vocabulary that puts PAD, BOS and EOS last: 12, 11 and 10; ids 0..2 are symbols.
+  nn::TransformerConfig config = small_config();
+  config.pad_id = 12;
+  config.bos_id = 11;
+  config.eos_id = 10;
+  const TokenMatrix src = tokens(2, 4, {3, 0, 5, 10, 6, 10, 12, 12});
+  SUBCASE("outputs start from bos_id: greedy's log p is score() teacher-forced from it") {
+    nn::Seq2SeqTransformer model(config, 21);
+    for (const std::size_t beam : {0, 1}) {
+      nn::DecodeOptions options;
+      options.max_len = 6;
+      options.beam = std::max<std::size_t>(beam, 1);
+      const std::vector<nn::Hypothesis> out = beam == 0 ? nn::greedy_decode(model, src, options)
+                                                        : nn::beam_search(model, src, options);
+      TokenMatrix tgt_in, labels;
+      as_targets(out, tgt_in, labels, config.bos_id, config.pad_id);
+      const std::vector<double> scores = nn::score(model, src, tgt_in, labels);
+      for (std::size_t r = 0; r < out.size(); ++r)
+        CHECK(std::abs(scores[r] - out[r].log_prob) <= kTolerance);
+    }
+  }
+  SUBCASE("pad_id and bos_id are never generated, eos_id ends a row") {
+    nn::Seq2SeqTransformer model(config, 22);
+    // The generator's bias makes pad_id and bos_id by far the likeliest, then eos_id.
+    for (auto& [name, parameter] : model.named_parameters())
+      if (name == "generator.bias") {
+        real* bias = parameter.mutable_data();
+        bias[12] = bias[11] = 200;
+        bias[10] = 100;
+      }
+    for (const std::size_t beam : {1, 3}) {
+      nn::DecodeOptions options;
+      options.beam = beam;
+      for (const nn::Hypothesis& h : beam == 1 ? nn::greedy_decode(model, src)
+                                               : nn::beam_search(model, src, options))
+        CHECK(h.tokens == std::vector<std::int64_t>{10});
+    }
+  }
+  SUBCASE("a source row of pad_id only is refused") {
+    nn::Seq2SeqTransformer model(config, 23);
+    CHECK_THROWS_WITH_AS(nn::greedy_decode(model, tokens(2, 2, {0, 10, 12, 12})),
+                         doctest::Contains("source row 1 of (2,2) is all PAD (pad_id 12)"), Error);
+    CHECK_NOTHROW(nn::greedy_decode(model, tokens(1, 2, {0, 0})));  // 0 is a symbol here
+  }
+  SUBCASE("special ids outside the vocabulary are refused") {
+    config.eos_id = 13;
+    nn::Seq2SeqTransformer model(config, 24);
+    CHECK_THROWS_WITH_AS(nn::greedy_decode(model, src),
+                         doctest::Contains("greedy_decode: the special ids (pad_id 12, bos_id 11, "
+                                           "eos_id 13) must lie in the vocabulary [0, 13)"),
+                         Error);
+  }
 }
 
 TEST_CASE("beam_search: width 1 gives greedy's tokens and log_prob exactly") {
@@ -486,7 +542,8 @@ TEST_CASE("decoding errors name the function and the problem") {
   CHECK_THROWS_WITH_AS(nn::greedy_decode(model, tokens(1, 2, {3, -1})),
                        doctest::Contains("id -1 at (row 0, col 1)"), Error);
   CHECK_THROWS_WITH_AS(nn::greedy_decode(model, tokens(2, 2, {3, EOS, PAD, PAD})),
-                       doctest::Contains("greedy_decode: source row 1 of (2,2) is all PAD"), Error);
+                       doctest::Contains("greedy_decode: source row 1 of (2,2) is all PAD"),
+                       Error);
   options.beam = 1;
   options.max_len = 65;
   CHECK_THROWS_WITH_AS(nn::greedy_decode(model, src, options),

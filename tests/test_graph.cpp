@@ -1,5 +1,6 @@
 // Tests for autograd/graph.cpp: what backward() promises — accumulation, zero_grad,
-// NoGradGuard, detach, deep chains, release after backward, no reference cycles, to_dot.
+// NoGradGuard, detach, deep chains, release after backward, no reference cycles,
+// graph_nodes and to_dot.
 #include <memory>
 
 #include "testing.h"
@@ -162,6 +163,50 @@ TEST_CASE("to_dot names leaves and shows the value and gradient of one-element t
   CHECK(dot.find("b | leaf | () | value -3.0000 | grad 2.0000") != std::string::npos);
   CHECK(dot.find("c | mul | () | value -6.0000") != std::string::npos);
   CHECK(a.label() == "a");
+}
+
+TEST_CASE("graph_nodes: root first, one entry per node, one parent index per use") {
+  Tensor a = Tensor::scalar(2, true).set_label("a");
+  Tensor b = Tensor::scalar(-3, true).set_label("b");
+  Tensor ab = a * b;
+  Tensor f = (ab + a).set_label("f");  // a is used twice: by mul and by add
+  f.backward(/*retain_graph=*/true);
+  const std::vector<GraphNode> nodes = graph_nodes(f);
+  REQUIRE(nodes.size() == 4);  // f, mul, a, b
+  CHECK(nodes[0].label == "f");
+  CHECK(nodes[0].op == "add");
+  CHECK(nodes[0].value == doctest::Approx(-4));
+  CHECK(nodes[0].has_grad == false);  // a non-leaf's gradient is freed after backward
+  std::size_t edges = 0;
+  for (const GraphNode& node : nodes) {
+    edges += node.parents.size();
+    for (const std::size_t parent : node.parents) CHECK(parent < nodes.size());
+  }
+  CHECK(edges == 4);  // mul <- a, mul <- b, add <- mul, add <- a
+  const auto named = [&](const std::string& label) {
+    for (const GraphNode& node : nodes)
+      if (node.label == label) return node;
+    FAIL("no node labelled " << label);
+    return GraphNode{};
+  };
+  CHECK(named("a").op == "leaf");
+  CHECK(named("a").has_grad);
+  CHECK(named("a").grad == doctest::Approx(-2));  // b + 1: both uses add into a's gradient
+  CHECK(named("b").grad == doctest::Approx(2));
+  // to_dot draws exactly these nodes and edges.
+  const std::string dot = to_dot(f);
+  std::size_t arrows = 0;
+  for (std::size_t at = dot.find("->"); at != std::string::npos; at = dot.find("->", at + 1)) ++arrows;
+  CHECK(arrows == edges);
+}
+
+TEST_CASE("graph_nodes: a tensor used twice by one op is listed twice as its parent") {
+  Tensor x = Tensor::from({1, 2}, {2}, true);
+  const std::vector<GraphNode> nodes = graph_nodes(x * x);
+  REQUIRE(nodes.size() == 2);
+  CHECK(nodes[0].parents == std::vector<std::size_t>{1, 1});
+  CHECK(nodes[1].shape == Shape{2});
+  CHECK_FALSE(nodes[1].has_value);  // values are shown for one-element tensors only
 }
 
 // --- An input that stops requiring grad: no gradient, and no crash ---

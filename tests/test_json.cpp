@@ -1,7 +1,7 @@
-// Tests for nn/json.cpp and nn/json_parse.cpp: values parsed by hand, escapes and UTF-8, the
+// Tests for nn/io/json.cpp: values parsed by hand, escapes and UTF-8, the
 // writer's output, round trips, and one test per kind of malformed input with the byte offset it
 // reports.
-#include "nn/json.h"
+#include "nn/io/json.h"
 #include "testing.h"
 
 using crossgrad::Error;
@@ -75,6 +75,16 @@ TEST_CASE("json: dump then parse gives the same value") {
   CHECK(parse(v.dump()) == v);
   CHECK(parse(v.dump()).find("e")->as_number() == -0.1);  // doubles round-trip exactly
   CHECK(v.find("f")->as_integer() == 9007199254740993);   // 2^53 + 1 is not a double
+}
+
+TEST_CASE("json: a double with an integral value is written so it reads back as a number") {
+  // Found by the fuzzer (tests/fuzz/corpus/fuzz_json/integral-double.json): 2.5e3 was
+  // written "2500", which parses as the integer 2500, a different value.
+  const Value v = parse("[2.5e3, -0.0, 1e21, 3, 0.5]");
+  CHECK(v.dump() == "[2500.0,-0.0,1e+21,3,0.5]");
+  CHECK(parse(v.dump()) == v);
+  CHECK(parse(v.dump()).as_array()[0].type() == Value::Type::number);
+  CHECK(parse(v.dump()).as_array()[3].type() == Value::Type::integer);
 }
 
 TEST_CASE("json: the writer refuses what it could not write faithfully") {

@@ -1,6 +1,7 @@
 // Tests for autograd/ops_nn.cpp: each fused op against its composed reference (below) in
 // value and gradient, hand-worked forward values, float64 gradient checks on two shapes (and
 // an input used twice), the edge cases (huge logits, masked rows, ignored targets) and errors.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -54,10 +55,15 @@ Tensor layer_norm_reference(const Tensor& x, const Tensor& weight, const Tensor&
   return y;
 }
 
-// x times a mask drawn by the same seeded generator: the mask is dropout of a tensor of ones.
+// Inverted dropout by hand: one uniform draw u per element from an identically seeded
+// generator, in order; the element is kept, scaled by 1/(1-p), when u >= p and zeroed
+// otherwise. The mask is built here without the dropout op, so the op is checked against
+// something other than itself; x * mask is the composed forward and backward.
 Tensor dropout_reference(const Tensor& x, real p, std::uint64_t seed) {
   Generator gen(seed);
-  return x * dropout(Tensor::ones(x.shape()), p, true, gen);
+  std::vector<real> mask(x.numel());
+  for (real& m : mask) m = gen.uniform() >= p ? 1 / (1 - p) : 0;
+  return x * Tensor::from(mask, x.shape());
 }
 
 // Checks that fused(inputs) and composed(inputs) agree in value and, for one random upstream
@@ -252,6 +258,76 @@ GRADCHECK_CASE("cross_entropy: backward matches finite differences") {
         [](const Inputs& in) { return cross_entropy(in[0] * in[0] + in[0], {1, 3, 0}); },
         {logits});
   }
+}
+
+// The gradient cross_entropy should have, in long double: (softmax(x) - q) / n_valid with
+// q = (1-ε) one_hot(target) + ε/C, each row's softmax shifted by its max.
+std::vector<double> cross_entropy_gradient(const Tensor& logits,
+                                           const std::vector<std::int64_t>& targets,
+                                           double smoothing) {
+  const std::size_t classes = logits.shape()[1];
+  std::vector<double> gradient(logits.numel());
+  for (std::size_t n = 0; n < targets.size(); ++n) {
+    const real* x = logits.data() + n * classes;
+    const long double m = *std::max_element(x, x + classes);
+    long double total = 0;
+    for (std::size_t c = 0; c < classes; ++c) total += std::exp((long double)x[c] - m);
+    for (std::size_t c = 0; c < classes; ++c) {
+      const long double p = std::exp((long double)x[c] - m) / total;
+      const long double q =
+          smoothing / double(classes) + (std::int64_t(c) == targets[n] ? 1 - smoothing : 0);
+      gradient[n * classes + c] = double((p - q) / (long double)targets.size());
+    }
+  }
+  return gradient;
+}
+
+GRADCHECK_CASE("cross_entropy: backward matches finite differences at logits of ±1e4") {
+  // Saturated rows: the softmax is 1 or 0 to double precision, yet a difference of 1 between
+  // two near-equal large logits still matters, and each shows in the gradient.
+  const Tensor logits = Tensor::from({1e4, -1e4, 0.5, 1e4 - 1,   //
+                                      -1e4, -1e4 + 2, 3, -2,      //
+                                      1e4, 1e4, 1e4 + 0.25, -1e4},
+                                     {3, 4}, true);
+  check_gradients([](const Inputs& in) { return cross_entropy(in[0], {3, 1, 0}); }, {logits});
+  check_gradients([](const Inputs& in) { return cross_entropy(in[0], {1, 2, 3}, {-100, 0.1}); },
+                  {logits});
+}
+
+TEST_CASE("cross_entropy: at logits of ±1e4 and ±1e30 the gradient is softmax - one_hot") {
+  // Finite differences mean nothing at 1e30 (one ulp is 1.4e14), so the analytical gradient
+  // is compared with the closed form, and the loss must stay finite: ±1e30 fits in float32.
+  const Tensor ten_thousand = Tensor::from({1e4, -1e4, 0.5, 1e4 - 1,  //
+                                            -1e4, -1e4 + 2, 3, -2},
+                                           {2, 4}, true);
+  const Tensor huge = Tensor::from({1e30, -1e30, 0,  //
+                                    1e30, 1e30, -1e30,  //
+                                    -1e30, 0, 1e30},
+                                   {3, 3}, true);
+  for (Tensor logits : {ten_thousand, huge}) {  // handles: the same leaves
+    const std::vector<std::int64_t> targets =
+        logits.size(0) == 2 ? std::vector<std::int64_t>{3, 1} : std::vector<std::int64_t>{1, 0, 1};
+    for (const double smoothing : {0.0, 0.1}) {
+      CAPTURE(logits.size(0));
+      CAPTURE(smoothing);
+      logits.zero_grad();
+      const Tensor loss = cross_entropy(logits, targets, {-100, real(smoothing)});
+      CHECK(std::isfinite(loss.item()));
+      loss.backward();
+      const std::vector<double> expected = cross_entropy_gradient(logits, targets, smoothing);
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        CAPTURE(i);
+        CHECK(double(logits.grad().values()[i]) ==
+              doctest::Approx(expected[i]).epsilon(1e-6).scale(1e-6));
+      }
+    }
+  }
+  // One value by hand: row (1e30, -1e30, 0) with target 1 costs 2e30 and pulls (1, -1, 0).
+  Tensor row = Tensor::from({1e30, -1e30, 0}, {1, 3}, true);
+  Tensor loss = cross_entropy(row, {1});
+  CHECK(loss.item() == doctest::Approx(2e30));
+  loss.backward();
+  check_values(row.grad(), {1, -1, 0});
 }
 
 TEST_CASE("cross_entropy: bad logits, targets or options name the op and the values") {

@@ -1,12 +1,12 @@
 // Tests for examples/predict.cpp, run as a program (build/predict, the float32 build; `make
-// test` builds it first) on a tiny random model saved here with nn/checkpoint.h: decoding,
-// beam 1 = greedy, --score, --svg, --show-attention, and every kind of bad input giving one
-// line on stderr, a non-zero exit and no output file.
+// test` builds it first) on a tiny random model saved here with examples/training/checkpoint.h:
+// decoding, beam 1 = greedy, --score, --svg, --show-attention, and every kind of bad input
+// giving one line on stderr, a non-zero exit and no output file.
 #include <algorithm>
 #include <filesystem>
 
 #include "data/tasks.h"
-#include "nn/checkpoint.h"
+#include "examples/training/checkpoint.h"
 #include "testing.h"
 
 using namespace crossgrad;
@@ -29,7 +29,7 @@ struct Fixture {
     config.num_decoder_layers = 2;
     config.max_len = 40;
     nn::Seq2SeqTransformer model(config, 3);
-    nn::save_model(checkpoint, model, task_vocab(Task::reverse));
+    training::save_checkpoint(checkpoint, model, task_vocab(Task::reverse));
   }
 
   std::vector<std::string> files() const { return work.listing(); }
@@ -52,6 +52,14 @@ void check_clean_failure(const Run& run, const std::vector<std::string>& fragmen
   CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
   CHECK(run.err.rfind("predict: error: ", 0) == 0);
   for (const std::string& fragment : fragments) CHECK(run.err.find(fragment) != std::string::npos);
+}
+
+// The lines of stderr but the "no EOS" warnings, which a random model's outputs all get.
+std::vector<std::string> messages(const std::string& err) {
+  std::vector<std::string> kept;
+  for (const std::string& line : lines_of(err))
+    if (line.find(": no EOS within ") == std::string::npos) kept.push_back(line);
+  return kept;
 }
 
 }  // namespace
@@ -81,18 +89,22 @@ TEST_CASE("predict: beam search with one beam prints exactly the greedy outputs"
   for (const std::string& line : lines_of(wide.out)) CHECK(line.size() <= 6);
 }
 
-TEST_CASE("predict: --score prints one log-probability a line") {
+TEST_CASE("predict: --score prints each pair beside its log-probability") {
   Fixture f;
   const Run run =
       f.predict("--score", "123\t321\n\n9\t9\n4567\t7654\n");  // the empty line is skipped
   REQUIRE(run.status == 0);
   const std::vector<std::string> lines = lines_of(run.out);
   REQUIRE(lines.size() == 3);
-  for (const std::string& line : lines) {
+  const char* const pairs[] = {"123\t321\t", "9\t9\t", "4567\t7654\t"};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
     INFO(line);
+    REQUIRE(line.rfind(pairs[i], 0) == 0);  // source<TAB>target<TAB>score
+    const std::string number = line.substr(std::string(pairs[i]).size());
     std::size_t used = 0;
-    const double value = std::stod(line, &used);
-    CHECK(used == line.size());
+    const double value = std::stod(number, &used);
+    CHECK(used == number.size());
     CHECK(value < 0);  // a probability below 1 of at least one token
   }
   f.work.write("pairs.tsv", "123\t321\n9\t9\n4567\t7654\n");
@@ -154,13 +166,98 @@ TEST_CASE("predict: a missing or corrupt checkpoint is one line of error") {
                       {"not_json.safetensors"});
 }
 
-TEST_CASE("predict: unknown symbols name the symbol and the line, and write nothing") {
+TEST_CASE("predict: in a pipe, each line gets its output or an error naming it, in order") {
+  Fixture f;
+  // Each good line alone: a bad line between two good ones splits their batch, and a random
+  // model's near ties can round differently in another batch shape.
+  std::vector<std::string> outputs;
+  for (const char* input : {"12", "345", "6"}) {
+    const Run good = f.predict(input);
+    REQUIRE(good.status == 0);
+    outputs.push_back(good.out.substr(0, good.out.size() - 1));
+  }
+  // Bad lines among good ones: the good ones are still decoded, each bad one is one line on
+  // stderr naming its line number, and the exit status says one failed.
+  const Run mixed = f.predict("", "12\nxyz\n\n345\n \n6\n");
+  INFO("stdout: " << mixed.out << "\nstderr: " << mixed.err);
+  CHECK(mixed.status == 1);
+  CHECK(lines_of(mixed.out) == outputs);
+  const std::vector<std::string> errors = messages(mixed.err);
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].rfind("predict: error: line 2: vocab: unknown symbol 'x'", 0) == 0);
+  CHECK(errors[1] == "predict: error: line 3: empty input");
+  CHECK(errors[2].rfind("predict: error: line 5: vocab: unknown symbol U+0020", 0) == 0);
+  // Arguments behave alike, named by position.
+  const Run arguments = f.predict("12 a 345");
+  CHECK(arguments.status == 1);
+  CHECK(lines_of(arguments.out) == std::vector<std::string>{outputs[0], outputs[1]});
+  REQUIRE(messages(arguments.err).size() == 1);
+  CHECK(messages(arguments.err)[0].rfind("predict: error: argument 2: vocab: unknown symbol 'a'",
+                                         0) == 0);
+  // An empty line alone is an error too, not a decoded empty source.
+  const Run empty = f.predict("", "\n");
+  CHECK(empty.status == 1);
+  CHECK(empty.out.empty());
+  CHECK(messages(empty.err) == std::vector<std::string>{"predict: error: line 1: empty input"});
+}
+
+TEST_CASE("predict: --svg holds the inputs that decoded; a bad score line stops --score") {
   Fixture f;
   const std::string svg = f.work.file("attention.svg");
-  check_clean_failure(f.predict("--svg " + quote(svg), "12\n3x4\n"), {"line 2", "'x'"});
-  check_clean_failure(f.predict("--svg " + quote(svg) + " 12 a"), {"argument 2", "'a'"});
+  const Run run = f.predict("--svg " + quote(svg), "12\n3x4\n");
+  CHECK(run.status == 1);
+  CHECK(lines_of(run.out).size() == 1);
+  CHECK(run.err.find("line 2: vocab: unknown symbol 'x'") != std::string::npos);
+  CHECK(svg_problem(read_file(svg)).empty());
+  CHECK(read_file(svg).find(">1<") != std::string::npos);  // the source label of "12"
+  const Run nothing = f.predict("--svg " + quote(f.work.file("none.svg")), "x\n");
+  CHECK(nothing.status == 1);
+  // --score checks the whole file first, as build/train does with its data.
   check_clean_failure(f.predict("--score", "12\t21\n3\t3y\n"), {"<stdin>:2", "target", "'y'"});
-  CHECK(f.files() == std::vector<std::string>{"model.safetensors"});
+  CHECK(f.files() == std::vector<std::string>{"attention.svg", "model.safetensors"});
+}
+
+TEST_CASE("predict: a symbol seen only in training targets is accepted with one warning") {
+  // A model whose vocabulary is the reversal task's, trained (say) on sources of the digits
+  // 1-9 only: 0 appeared in targets alone.
+  Fixture f;
+  nn::TransformerConfig config = tiny_config(16);
+  config.max_len = 40;
+  nn::Seq2SeqTransformer model(config, 3);
+  const std::string checkpoint = f.work.file("no_zero.safetensors");
+  training::save_checkpoint(
+      checkpoint, model, task_vocab(Task::reverse),
+      {{training::kSourceSymbolsKey,
+        Vocab(TokenMode::characters, {"1", "2", "3", "4", "5", "6", "7", "8", "9"}).serialize()}});
+  const Run run = f.run("--checkpoint " + quote(checkpoint), "12\n102\n300\n45\n");
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  CHECK(run.status == 0);
+  CHECK(lines_of(run.out).size() == 4);
+  CHECK(messages(run.err) ==
+        std::vector<std::string>{
+            "predict: warning: line 2: '0' appeared only in training targets, never in a source: "
+            "the model never saw it as input, so its output means little"});
+  // A checkpoint that does not record its sources (the fixture's) warns about nothing.
+  const Run unknown_sources = f.predict("", "102\n");
+  CHECK(messages(unknown_sources.err).empty());
+}
+
+TEST_CASE("predict: a checkpoint whose weights hold NaN or inf is refused, naming the tensor") {
+  Fixture f;
+  const SafetensorsFile file = load_safetensors(f.checkpoint);
+  for (const real bad : {real(NAN), real(INFINITY)}) {
+    NamedTensors tensors = file.tensors;
+    Tensor& weight = tensors[3].second;  // a copy of the values: the file's stay as they were
+    weight = Tensor::from(weight.values(), weight.shape());
+    weight.mutable_data()[5] = bad;
+    const std::string path = f.work.file("bad.safetensors");
+    save_safetensors(path, tensors, file.metadata);
+    check_clean_failure(f.run("--checkpoint " + quote(path) + " 12"),
+                        {"load_model: '" + path + "': tensor '" + tensors[3].first + "' holds " +
+                             (std::isnan(bad) ? "NaN" : "inf") + " at element 5 of shape",
+                         "non-finite weights"});
+    fs::remove(path);
+  }
 }
 
 TEST_CASE("predict: flag mistakes are one line of error with a pointer to --help") {
@@ -201,6 +298,7 @@ TEST_CASE("predict: --help documents every flag and needs no checkpoint") {
   const Run run = f.run("--help");
   CHECK(run.status == 0);
   for (const char* flag : {"--checkpoint", "--beam", "--length-penalty", "--max-len",
-                           "--show-attention", "--head", "--svg", "--score", "--data", "NO_COLOR"})
+                           "--show-attention", "--head", "--svg", "--score", "--data", "NO_COLOR",
+                           "source<TAB>target<TAB>log"})
     CHECK(run.out.find(flag) != std::string::npos);
 }

@@ -1,5 +1,5 @@
 // Tests that Seq2SeqTransformer computes what the PyTorch reference computes: the weights of
-// a small Seq2Seq (shared/peers/torch_seq2seq.py), a fixed padded batch, and PyTorch's
+// a small Seq2Seq (the PyTorch reference model), a fixed padded batch, and PyTorch's
 // logits, loss and every parameter gradient were exported by tests/export_reference.py into
 // tests/fixtures/; here our loader reads them, our model runs forward + loss + backward, and
 // every number must agree within 1e-5 absolute (in the float32 and the float64 build).
@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "nn/safetensors.h"
+#include "nn/io/safetensors.h"
 #include "nn/transformer.h"
 #include "testing.h"
 

@@ -1,14 +1,15 @@
-// Tests for nn/safetensors.cpp and safetensors_read.cpp: bit-exact round trips, a file assembled
-// byte by byte from the spec, one test per kind of corruption (each error names the file), atomic
-// writes that leave the old file intact and no temporary files, load_into, and an optimizer resume
-// through a file.
+// Tests for nn/io/safetensors.cpp and nn/io/atomic_file.cpp: bit-exact round trips, a file
+// assembled byte by byte from the spec, one test per kind of corruption (each error names the
+// file), atomic writes that leave the old file intact and no temporary files, load_into, and an
+// optimizer resume through a file.
 #include <sys/resource.h>
 
 #include <csignal>
 #include <filesystem>
 
 #include "nn/optim.h"
-#include "nn/safetensors.h"
+#include "nn/io/atomic_file.h"
+#include "nn/io/safetensors.h"
 #include "testing.h"
 
 using namespace crossgrad;
@@ -356,4 +357,37 @@ TEST_CASE("optimizer state survives a safetensors file: the resumed run is bit-i
   after.load_state_dict(load_safetensors(dir.file("optimizer.safetensors")).tensors);
   for (int i = 0; i < 3; ++i) gradient_step(after, resumed);
   CHECK(same_bits(straight, resumed));
+}
+
+TEST_CASE("atomic_file: write_file_atomically replaces a file whole, leaving nothing on failure") {
+  TempDir dir;
+  const std::string path = dir.file("out.csv");
+  nn::write_file_atomically(path, "old\n");
+  nn::write_file_atomically(path, "step,loss\n1,2.5\n");
+  CHECK(read_file(path) == "step,loss\n1,2.5\n");
+  CHECK(dir.listing() == std::vector<std::string>{"out.csv"});
+  CHECK_THROWS_WITH_AS(nn::write_file_atomically(dir.file("no/such/dir/x.csv"), "x"),
+                       doctest::Contains("write_file_atomically: cannot create"), Error);
+  CHECK(dir.listing() == std::vector<std::string>{"out.csv"});
+}
+
+TEST_CASE("atomic_file: write_files_atomically renames nothing unless every file was written") {
+  TempDir dir;
+  const std::string model = dir.file("run.safetensors"), state = dir.file("run.state");
+  nn::write_files_atomically({{state, "state 1"}, {model, "model 1"}});
+  CHECK(read_file(state) == "state 1");
+  CHECK(read_file(model) == "model 1");
+  nn::write_files_atomically({{state, "state 2"}, {model, "model 2"}});
+  CHECK(read_file(state) == "state 2");
+  CHECK(read_file(model) == "model 2");
+  // The third file cannot be created: the first two stay as they were, and no temporary file
+  // is left (a model and a state from different saves would not resume).
+  CHECK_THROWS_WITH_AS(
+      nn::write_files_atomically(
+          {{state, "state 3"}, {model, "model 3"}, {dir.file("no/such/dir/run.csv"), "csv"}},
+          "Trainer::save"),
+      doctest::Contains("Trainer::save: cannot create the temporary file"), Error);
+  CHECK(read_file(state) == "state 2");
+  CHECK(read_file(model) == "model 2");
+  CHECK(dir.listing() == std::vector<std::string>{"run.safetensors", "run.state"});
 }

@@ -49,7 +49,7 @@ TEST_CASE("cosine schedule: warmup times a cosine from step 0, reaching 0 at tot
 }
 
 TEST_CASE("cosine schedule: equals the PyTorch reference's lr_at bit for bit") {
-  // lr_at(step) of shared/peers/torch_seq2seq.py with --lr 3e-3 --warmup 200 --cosine 4000,
+  // lr_at(step) of the PyTorch reference with --lr 3e-3 --warmup 200 --cosine 4000,
   // printed with Python's repr (which round-trips doubles exactly).
   const CosineSchedule schedule(3e-3, 200, 4000);
   const std::pair<std::int64_t, double> expected[] = {{0, 1.5e-05},

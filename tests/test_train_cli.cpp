@@ -1,10 +1,20 @@
 // Tests for examples/train.cpp, run as a program (build/train, the float32 build; `make test`
 // builds it first): --help, a tiny TSV run end to end with all its files, --stop-at then
 // --resume giving byte-identical files, and each kind of bad flag or input giving one line on
-// stderr, exit status 2 and no files.
-#include <filesystem>
+// stderr, exit status 2 and no files. Then long runs: signals (Ctrl-C, SIGTERM, SIGHUP, a
+// second one during the save, SIGKILL after a --save-every checkpoint), resuming a finished
+// run, extending a budget, and --detect-anomaly.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "nn/checkpoint.h"
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "examples/training/checkpoint.h"
 #include "testing.h"
 
 using namespace crossgrad;
@@ -40,6 +50,76 @@ std::string letters_tsv() {
     text += word + "\t" + std::string(word.rbegin(), word.rend()) + "\n";
   }
   return text;
+}
+
+// build/train started in the background with `args` (quoted where needed), its stdout and
+// stderr going to files in `io`, so a test can watch its progress and send it signals.
+struct Background {
+  pid_t pid = -1;
+  fs::path io;
+
+  Background(const std::string& args, const fs::path& io_dir) : io(io_dir) {
+    REQUIRE_MESSAGE(fs::exists(kProgram), "build/train is missing: run `make build/train`");
+    // Built before fork(): the child only calls exec, which is safe in a threaded parent.
+    const std::string command = std::string("exec ") + kProgram + " " + args + " < /dev/null > " +
+                                quote((io / "stdout").string()) + " 2> " +
+                                quote((io / "stderr").string());
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Background() {
+    if (pid > 0) {  // a failed test must not leave the program running
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  std::string out() const { return read_file(io / "stdout"); }
+  std::string err() const { return read_file(io / "stderr"); }
+  void send(int signal_number) const { ::kill(pid, signal_number); }
+
+  // Polls every millisecond, up to a minute, until `ready()` holds; false if the program
+  // ended or the minute passed first.
+  template <class Condition>
+  bool wait_for(Condition ready) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (ready()) return true;
+      if (::waitpid(pid, nullptr, WNOHANG) != 0) return ready();  // ended (and reaped)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  }
+  bool wait_for_output(const std::string& text) const {
+    return wait_for([&] { return out().find(text) != std::string::npos; });
+  }
+
+  // The exit status, or -(signal) if a signal ended the program.
+  int wait() {
+    int raw = 0;
+    const pid_t ended = ::waitpid(pid, &raw, 0);
+    pid = -1;
+    if (ended < 0) return -1000;  // already reaped by wait_for: it ended early
+    return WIFEXITED(raw) ? WEXITSTATUS(raw) : -WTERMSIG(raw);
+  }
+};
+
+// The file names in dir that are temporary files of an atomic write ("x.tmp-<pid>-<n>").
+std::vector<std::string> temporary_files(const TempDir& dir) {
+  std::vector<std::string> found;
+  for (const std::string& name : dir.listing())
+    if (name.find(".tmp-") != std::string::npos) found.push_back(name);
+  return found;
+}
+
+// The inode of a file: a rewrite through a temporary file and rename gives a new one.
+ino_t inode(const std::string& path) {
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  return info.st_ino;
 }
 
 // Runs a command that must fail: status 2, one line "train: error: ...", nothing on stdout,
@@ -86,12 +166,14 @@ TEST_CASE("train CLI: --help documents every flag with its default and exits 0")
                            "--label-smoothing",
                            "--seed",
                            "--threads",
+                           "--detect-anomaly",
                            "--eval-every",
                            "--eval-size",
                            "--target-acc",
                            "--samples",
                            "--save",
                            "--no-save",
+                           "--save-every",
                            "--resume",
                            "--stop-at",
                            "--log-every",
@@ -144,9 +226,12 @@ TEST_CASE("train CLI: bad flags and bad input give one line, exit status 2 and n
   check_refused(f, "--data " + f.write("empty.tsv", ""), f.path("empty.tsv") + ":1: empty file");
   check_refused(f, "--data " + tsv + " --valid-fraction 1",
                 "--valid-fraction must lie strictly between 0 and 1");
-  check_refused(f, "--resume " + f.path("none.safetensors"), "cannot open");
+  check_refused(f, "--no-save --save-every 10", "--save-every 10 saves checkpoints, --no-save");
+  // A missing or broken checkpoint is named as the user typed it, not its .state file.
+  check_refused(f, "--resume " + f.path("none.safetensors"),
+                "cannot open '" + f.path("none.safetensors") + "': No such file or directory");
   check_refused(f, "--resume " + f.write("junk.safetensors", "not a checkpoint at all"),
-                "junk.state.safetensors");
+                "load_safetensors: '" + f.path("junk.safetensors") + "': header length");
   // --save naming a directory is caught before training, not after it
   fs::create_directories(f.path("dir"));
   const Run r = f.run("--save " + f.path("dir"));
@@ -173,7 +258,8 @@ TEST_CASE("train CLI: a tiny TSV run writes its checkpoint, training state, loss
   CHECK(f.files() == std::vector<std::string>{"pairs.tsv", "runs", "runs/letters.loss.csv",
                                               "runs/letters.loss.svg", "runs/letters.safetensors",
                                               "runs/letters.state.safetensors"});
-  const nn::LoadedModel loaded = nn::load_model(f.path("runs/letters.safetensors"));
+  const training::Checkpoint loaded =
+      training::load_checkpoint(f.path("runs/letters.safetensors"));
   CHECK(loaded.vocab.symbols() == std::vector<std::string>{"a", "b", "c"});
   CHECK(loaded.metadata.at("data") == tsv);
   CHECK(loaded.metadata.at("step") == "30");
@@ -213,4 +299,168 @@ TEST_CASE(
     CHECK(read_file(f.path(std::string("half") + suffix)) ==
           read_file(f.path(std::string("whole") + suffix)));
   }
+}
+
+// --- Long runs: signals, periodic checkpoints, finished runs, anomalies ---
+
+namespace {
+
+// A run that would take far longer than any test: it stops by a signal or --stop-at.
+const std::string kEndless =
+    kTiny + "--max-len 4 --steps 100000 --warmup 10 --log-every 1 ";
+
+}  // namespace
+
+TEST_CASE("train CLI: Ctrl-C, SIGTERM and SIGHUP save a resumable run and exit 128 + signal") {
+  for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+    CAPTURE(signal_number);
+    Fixture f;
+    const std::string path = f.path("run.safetensors");
+    Background run(kEndless + "--eval-every 0 --save " + path, f.io.path);
+    REQUIRE(run.wait_for_output("step 3/"));
+    run.send(signal_number);
+    CHECK(run.wait() == 128 + signal_number);  // 130 for Ctrl-C, as a shell reports it
+    INFO("stdout: " << run.out() << "\nstderr: " << run.err());
+    CHECK(run.out().find(") at step ") != std::string::npos);  // "interrupted (SIGTERM) at ..."
+    CHECK(run.out().find("continue:   build/train --resume " + path) != std::string::npos);
+    CHECK(run.err().find("train: stopping after this step to save") != std::string::npos);
+    CHECK(f.files() == std::vector<std::string>{"run.loss.csv", "run.loss.svg", "run.safetensors",
+                                                "run.state.safetensors"});
+    const std::string step = training::load_checkpoint(path).metadata.at("step");
+    const Run resumed = f.run("--quiet --resume " + path + " --stop-at " +
+                              std::to_string(std::stoll(step) + 2));
+    CHECK_MESSAGE(resumed.status == 0, resumed.err);
+  }
+}
+
+TEST_CASE("train CLI: a second signal during the save is harmless and leaves no temporary file") {
+  // A model large enough that saving takes a while (11 MB, fsynced), so the second signal can
+  // be sent while the temporary files exist. If the save was too quick to be caught, try again.
+  const std::string big = "--d-model 128 --heads 4 --ff 512 --layers 2 --batch 2 --max-len 4 "
+                          "--eval-size 2 --samples 0 --steps 100000 --eval-every 0 --log-every 1 ";
+  bool caught = false;
+  for (int attempt = 0; attempt < 3 && !caught; ++attempt) {
+    Fixture f;
+    const std::string path = f.path("run.safetensors");
+    Background run(big + "--save " + path, f.io.path);
+    REQUIRE(run.wait_for_output("step 1/"));
+    run.send(SIGINT);
+    caught = run.wait_for([&] { return !temporary_files(f.work).empty(); });
+    run.send(SIGINT);  // while the files are written
+    run.send(SIGTERM);
+    const int status = run.wait();
+    if (!caught) continue;
+    INFO("stdout: " << run.out() << "\nstderr: " << run.err());
+    CHECK(status == 130);
+    CHECK(run.err().find("train: saving the run; the program ends when its files are written") !=
+          std::string::npos);
+    CHECK(temporary_files(f.work).empty());
+    CHECK(f.files() == std::vector<std::string>{"run.loss.csv", "run.loss.svg", "run.safetensors",
+                                                "run.state.safetensors"});
+    const training::Checkpoint loaded = training::load_checkpoint(path);  // whole
+    CHECK(training::load_training_state(training::training_state_path(path)).step ==
+          std::stoll(loaded.metadata.at("step")));
+  }
+  CHECK_MESSAGE(caught, "no attempt sent the second signal while the files were being written");
+}
+
+TEST_CASE("train CLI: --save-every N: after SIGKILL a resumed run loses at most N steps") {
+  Fixture f;
+  const std::string every = "--save-every 5 --eval-every 10 ";
+  const std::string path = f.path("run.safetensors");
+  Background run(kEndless + every + "--save " + path, f.io.path);
+  REQUIRE(run.wait_for_output("saved step 10 to " + path));
+  run.send(SIGKILL);  // no handler, no save: what is on disk is what the last save left
+  CHECK(run.wait() == -SIGKILL);
+  std::int64_t last_logged = 0;
+  for (const std::string& line : lines_of(run.out()))
+    if (line.rfind("step ", 0) == 0) last_logged = std::stoll(line.substr(5));
+  const std::int64_t saved = std::stoll(training::load_checkpoint(path).metadata.at("step"));
+  CHECK(saved % 5 == 0);
+  CHECK(saved >= 10);
+  CHECK(saved >= last_logged - 5);  // a kill during the save of a step keeps the previous one
+
+  // Resumed to step saved + 7, the files are those of a run that never stopped.
+  const std::string end = "--stop-at " + std::to_string(saved + 7) + " --quiet ";
+  const Run resumed = f.run("--resume " + path + " " + end);
+  REQUIRE_MESSAGE(resumed.status == 0, resumed.err);
+  const Run whole = f.run(kEndless + every + end + "--save " + f.path("whole.safetensors"));
+  REQUIRE_MESSAGE(whole.status == 0, whole.err);
+  for (const char* suffix : {".safetensors", ".state.safetensors", ".loss.csv"}) {
+    CAPTURE(suffix);
+    CHECK(read_file(f.path(std::string("run") + suffix)) ==
+          read_file(f.path(std::string("whole") + suffix)));
+  }
+}
+
+TEST_CASE("train CLI: resuming a finished run changes nothing and says how to train longer") {
+  Fixture f;
+  const std::string path = f.path("run.safetensors");
+  const Run first = f.run(kTiny + "--max-len 4 --steps 8 --eval-every 4 --quiet --save " + path);
+  REQUIRE_MESSAGE(first.status == 0, first.err);
+  const std::vector<std::string> names = f.files();
+  std::vector<std::string> bytes;
+  std::vector<ino_t> inodes;
+  for (const std::string& name : names) {
+    bytes.push_back(read_file(f.path(name)));
+    inodes.push_back(inode(f.path(name)));
+  }
+  const Run again = f.run("--resume " + path);
+  INFO("stdout: " << again.out << "\nstderr: " << again.err);
+  CHECK(again.status == 0);
+  CHECK(again.err.empty());
+  CHECK(again.out.find("nothing to train: the run saved at " + path +
+                       " is at step 8, the end of its 8-step budget (exact match ") !=
+        std::string::npos);
+  CHECK(again.out.find("; no file was changed.\n") != std::string::npos);
+  CHECK(again.out.find("--resume " + path + " --steps N (N > 8;") != std::string::npos);
+  CHECK(again.out.find("(0/0)") == std::string::npos);
+  CHECK(f.files() == names);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    CAPTURE(names[i]);
+    CHECK(read_file(f.path(names[i])) == bytes[i]);
+    CHECK(inode(f.path(names[i])) == inodes[i]);  // not even rewritten with the same bytes
+  }
+}
+
+TEST_CASE("train CLI: --resume with a larger --steps extends a finished run's budget") {
+  Fixture f;
+  const std::string path = f.path("run.safetensors");
+  REQUIRE(f.run(kTiny + "--max-len 4 --steps 8 --quiet --save " + path).status == 0);
+  const Run longer = f.run("--resume " + path + " --steps 12 --log-every 1");
+  INFO("stdout: " << longer.out << "\nstderr: " << longer.err);
+  CHECK(longer.status == 0);
+  CHECK(longer.out.find("budget: 12 steps instead of the saved run's 8; the cosine schedule now "
+                        "spans 12 steps: lr ") != std::string::npos);
+  CHECK(longer.out.find("\nstep 9/12 ") != std::string::npos);
+  CHECK(longer.out.find("\nfinished 12 steps") != std::string::npos);
+  CHECK(training::load_checkpoint(path).metadata.at("step") == "12");
+  const Run shorter = f.run("--resume " + path + " --steps 10");
+  CHECK(shorter.status == 2);
+  CHECK(shorter.err.find("the saved run is at step 12, past --steps 10") != std::string::npos);
+}
+
+TEST_CASE("train CLI: --detect-anomaly names the op where a too-large learning rate diverges") {
+  // Adam moves every weight by about lr a step: at lr 1e4 a 2-layer model overflows float32
+  // within a few steps.
+  Fixture f;
+  const std::string diverging = "--d-model 16 --heads 2 --ff 32 --layers 2 --batch 8 --max-len 6 "
+                                "--eval-every 0 --steps 20 --warmup 0 --lr 1e4 --no-save ";
+  const Run anomaly = f.run(diverging + "--detect-anomaly");
+  INFO("stdout: " << anomaly.out << "\nstderr: " << anomaly.err);
+  CHECK(anomaly.status == 1);
+  REQUIRE(lines_of(anomaly.err).size() == 1);
+  const std::string& line = anomaly.err;
+  CHECK(line.rfind("train: error: step ", 0) == 0);
+  const std::size_t at = line.find(": anomaly: ");
+  REQUIRE(at != std::string::npos);
+  const std::string what = line.substr(at + 11);
+  CHECK((what.rfind("forward of '", 0) == 0 || what.rfind("backward of '", 0) == 0));
+  CHECK(what.find("' produced ") != std::string::npos);  // the op's name, then NaN or inf
+
+  // Without the flag the run still stops, at the first non-finite loss or gradient norm.
+  const Run plain = f.run(diverging);
+  CHECK(plain.status == 1);
+  CHECK(plain.err.find("train: error: training diverged at step ") != std::string::npos);
+  CHECK(f.files().empty());
 }

@@ -1,15 +1,16 @@
-// Tests for nn/trainer.cpp, in-process: a tiny seeded reversal run learns its task exactly;
-// a run resumed from a mid-run checkpoint ends bit-identical to an uninterrupted one (task
-// stream with dropout, and TSV batches); TSV data trains end to end; hooks, stop_at and the
-// schedule behave; bad configs and mismatched resumptions are refused with clear errors.
+// Tests for examples/training/trainer.cpp, in-process: a tiny seeded reversal run learns its
+// task exactly; a run resumed from a mid-run checkpoint ends bit-identical to an uninterrupted
+// one (task stream with dropout, and TSV batches); TSV data trains end to end; hooks, stop_at
+// and the schedule behave; bad configs and mismatched resumptions are refused with clear
+// errors.
 #include <filesystem>
 #include <fstream>
 
-#include "nn/trainer.h"
+#include "examples/training/trainer.h"
 #include "testing.h"
 
 using namespace crossgrad;
-using namespace crossgrad::nn;
+using namespace crossgrad::training;
 using namespace testing;
 namespace fs = std::filesystem;
 
@@ -258,7 +259,7 @@ TEST_CASE(
   CHECK(saved.data_path == config.data_path);
   CHECK(saved.lr == config.lr);
   CHECK(saved.steps == 6);
-  CHECK(config_to_json(saved.model) == config_to_json(first.config().model));
+  CHECK(nn::config_to_json(saved.model) == nn::config_to_json(first.config().model));
 
   SUBCASE("a setting that shapes the run") {
     TrainConfig changed = saved;
@@ -292,6 +293,116 @@ TEST_CASE(
   }
   SUBCASE("no training state") {
     fs::remove(training_state_path(path));
-    CHECK_THROWS_WITH_AS(Trainer::saved_config(path), doctest::Contains("cannot open"), Error);
+    CHECK_THROWS_WITH_AS(Trainer::saved_config(path),
+                         doctest::Contains(("its training state '" + training_state_path(path) +
+                                            "' is missing; --resume needs both files")
+                                               .c_str()),
+                         Error);
   }
+}
+
+TEST_CASE("trainer: a stop asked for at an evaluation step comes after that evaluation") {
+  // Ctrl-C during step 10 of a run that evaluates every 5 steps: the run saved there holds
+  // step 10's evaluation, as an uninterrupted run does, so the resumed history is the same.
+  TrainConfig config = tiny_run();
+  Trainer trainer(config);
+  TrainHooks hooks;
+  std::vector<std::int64_t> after;
+  hooks.after_step = [&](std::int64_t step) { after.push_back(step); };
+  hooks.should_stop = [&] { return trainer.step() == 10; };
+  CHECK(trainer.run(hooks) == StopReason::interrupted);
+  CHECK(trainer.step() == 10);
+  REQUIRE(trainer.evaluations().size() == 2);
+  CHECK(trainer.evaluations().back().step == 10);
+  CHECK(after == std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+}
+
+TEST_CASE("trainer: a resumed run may extend its budget; the schedule is then the new one's") {
+  TempDir dir;
+  TrainConfig config = tiny_run();
+  config.steps = 8;
+  Trainer first(config);
+  CHECK(first.run() == StopReason::budget_done);
+  CHECK(first.steps_left() == 0);
+  first.run();  // nothing left: returns at once
+  CHECK(first.step() == 8);
+  const std::string path = dir.file("run.safetensors");
+  first.save(path);
+
+  TrainConfig longer = Trainer::saved_config(path);
+  CHECK(longer.steps == 8);
+  longer.steps = 12;
+  Trainer resumed(longer, path);
+  CHECK(resumed.saved_steps() == 8);
+  CHECK(resumed.steps_left() == 4);
+  const auto schedule = optim::make_schedule("cosine", config.lr, config.warmup, 12);
+  TrainHooks hooks;
+  std::vector<std::int64_t> steps;
+  hooks.on_step = [&](const StepResult& r) {
+    steps.push_back(r.step);
+    CHECK(r.lr == schedule->lr_at(r.step - 1));
+  };
+  CHECK(resumed.run(hooks) == StopReason::budget_done);
+  CHECK(steps == std::vector<std::int64_t>{9, 10, 11, 12});
+  CHECK(resumed.evaluations().back().step == 12);
+
+  TrainConfig shorter = Trainer::saved_config(path);
+  shorter.steps = 6;
+  CHECK_THROWS_WITH_AS(Trainer(shorter, path),
+                       doctest::Contains("the saved run is at step 8, past --steps 6"), Error);
+}
+
+TEST_CASE("trainer: the checkpoint's exact_match reads the same whether or not the run resumed") {
+  // The training state keeps evaluations as `real`; a resumed run that saves before its next
+  // evaluation must still write "0.15", not the float's 0.15000000596046448.
+  TempDir dir;
+  TrainConfig config = tiny_run();
+  config.task = "copy";  // one digit: some are right after a few steps, so the value has digits
+  config.max_len = 1;
+  config.steps = 40;
+  config.lr = 3e-2;
+  config.eval_every = 16;
+  config.stop_at = 19;  // the last evaluation before the save is step 16's
+  Trainer whole(config);
+  whole.run();
+  whole.save(dir.file("whole.safetensors"));
+  config.stop_at = 17;
+  Trainer half(config);
+  half.run();
+  half.save(dir.file("half.safetensors"));
+  TrainConfig resumed_config = Trainer::saved_config(dir.file("half.safetensors"));
+  resumed_config.stop_at = 19;
+  Trainer resumed(resumed_config, dir.file("half.safetensors"));
+  resumed.run();
+  resumed.save(dir.file("resumed.safetensors"));
+  const Metadata a = load_checkpoint(dir.file("whole.safetensors")).metadata;
+  const Metadata b = load_checkpoint(dir.file("resumed.safetensors")).metadata;
+  INFO("exact_match " << a.at("exact_match"));
+  REQUIRE(a.at("exact_match").find('.') != std::string::npos);  // neither 0 nor 1
+  CHECK(a.at("exact_match") == b.at("exact_match"));
+  CHECK(a == b);
+}
+
+TEST_CASE("trainer: the checkpoint records the symbols of the training sources") {
+  TempDir dir;
+  TrainConfig config = tiny_run();
+  // "+" and "=" only ever appear in targets.
+  config.data_path =
+      dir.write("marks.tsv", "ab\t+a\nba\tb=\naab\taa+\nbb\t=b\na\ta\nb\tb\nab\tba\nba\tab\n");
+  config.valid_fraction = 0.25;
+  config.steps = 1;
+  Trainer trainer(config);
+  trainer.run();
+  trainer.save(dir.file("marks.safetensors"));
+  const Checkpoint loaded = load_checkpoint(dir.file("marks.safetensors"));
+  CHECK(loaded.vocab.symbols() == std::vector<std::string>{"+", "=", "a", "b"});
+  REQUIRE(loaded.source_vocab.has_value());
+  CHECK(loaded.source_vocab->symbols() == std::vector<std::string>{"a", "b"});
+  CHECK(loaded.metadata.count(kSourceSymbolsKey) == 0);  // parsed, not left as raw metadata
+
+  Trainer task(tiny_run());  // a task's sources hold every symbol of its vocabulary
+  task.save(dir.file("task.safetensors"));
+  const Checkpoint task_checkpoint = load_checkpoint(dir.file("task.safetensors"));
+  REQUIRE(task_checkpoint.source_vocab.has_value());
+  CHECK(*task_checkpoint.source_vocab == task_checkpoint.vocab);
 }

@@ -87,7 +87,7 @@ TEST_CASE("Seq2SeqTransformer: named_parameters are the reference's state_dict, 
 }
 
 TEST_CASE("Seq2SeqTransformer: the standard model has the reference's 236,237 parameters") {
-  const nn::Seq2SeqTransformer model;  // the default config is DESIGN.md's standard model
+  const nn::Seq2SeqTransformer model;  // the default config is the standard model
   CHECK(model.num_parameters() == 236237);
   const auto named = model.named_parameters();
   CHECK(named.size() == 68);  // 2 embeddings + 2·12 + 2 + 2·18 + 2 + 2
@@ -116,17 +116,21 @@ TEST_CASE("Seq2SeqTransformer: initialised like PyTorch, reproducibly from the s
     } else if (has(".norm")) {
       CHECK(p.values() == std::vector<real>(p.numel(), 1));  // LayerNorm weight ones
     } else if (has("transformer.") && p.dim() == 2) {
-      // nn.Transformer._reset_parameters: Xavier-uniform on every matrix
+      // nn.Transformer._reset_parameters: Xavier-uniform on every matrix, U(-b, b) with
+      // b = √(6 / (fan_in + fan_out)), standard deviation b/√3
       const real bound = real(std::sqrt(6.0 / double(p.size(0) + p.size(1))));
       CHECK(largest <= bound);
       CHECK(largest > real(0.95) * bound);
+      testing::check_spread(p, 0, double(bound) / std::sqrt(3.0));
     } else if (has("transformer.") || has("generator.")) {
       // linear biases and the generator keep Linear's U(±1/√in): in = 256 for linear2
       const real bound = real(has("linear2") ? 1.0 / 16 : 1.0 / 8);
       CHECK(largest <= bound);
       CHECK(largest > bound / 2);
+      testing::check_spread(p, 0, double(bound) / std::sqrt(3.0));
     } else {
       CHECK(largest > 2);  // embeddings: 832 draws of N(0, 1) reach past 2
+      testing::check_spread(p, 0, 1);
     }
   }
   const nn::TransformerConfig standard;
@@ -154,6 +158,22 @@ TEST_CASE("Seq2SeqTransformer: padding and future tokens do not change the logit
     CHECK(max_abs_difference(changed.slice(1, 0, 2), logits.slice(1, 0, 2)) < 1e-6);
     CHECK(max_abs_difference(changed.slice(1, 2, 3), logits.slice(1, 2, 3)) > 1e-4);
   }
+}
+
+TEST_CASE("Seq2SeqTransformer: the padding masks read the config's pad_id") {
+  // pad_id 6: columns of 6 are padding, and 0 is a symbol like any other.
+  nn::TransformerConfig config = tiny_config();
+  config.pad_id = 6;
+  config.bos_id = 5;
+  config.eos_id = 4;
+  nn::Seq2SeqTransformer model(config, 1);
+  const TokenMatrix src = tokens(2, 3, {3, 0, 4, 2, 4, 6});
+  const TokenMatrix tgt_in = tokens(2, 3, {5, 3, 0, 5, 2, 6});
+  const Tensor logits = model.forward(src, tgt_in);
+  const TokenMatrix wider = tokens(2, 5, {3, 0, 4, 6, 6, 2, 4, 6, 6, 6});
+  CHECK(max_abs_difference(model.forward(wider, tgt_in), logits) < 1e-5);
+  const TokenMatrix widened_with_zeros = tokens(2, 5, {3, 0, 4, 0, 0, 2, 4, 6, 0, 0});
+  CHECK(max_abs_difference(model.forward(widened_with_zeros, tgt_in), logits) > 1e-4);
 }
 
 TEST_CASE("Seq2SeqTransformer: each decoder layer keeps its cross-attention map") {
@@ -218,8 +238,8 @@ TEST_CASE("Seq2SeqTransformer: bad batches are errors naming the shapes") {
   nn::Seq2SeqTransformer model(tiny_config(), 4);
   const TokenMatrix src = tokens(2, 2, {3, 2, 4, 2}), tgt_in = tokens(2, 1, {1, 1});
   CHECK_THROWS_WITH_AS(model.forward(tokens(2, 2, {3, 7, 4, 2}), tgt_in),
-                       doctest::Contains("Embedding: id 7 at position 1 is out of range for a "
-                                         "vocabulary of V=7"),
+                       doctest::Contains("embedding: id 7 is out of range for a weight of "
+                                         "shape (7,8)"),
                        Error);
   CHECK_THROWS_WITH_AS(model.forward(src, tokens(1, 1, {1})),
                        doctest::Contains("src (2,2) and tgt_in (1,1) must have the same number "
@@ -331,7 +351,7 @@ GRADCHECK_CASE("forward_packed: the packed loss's gradient matches finite differ
 
 TEST_CASE("forward_packed: PAD inside a row, or labels that do not fit, are errors") {
   nn::Seq2SeqTransformer model(tiny_config(), 64);
-  CHECK_THROWS_WITH_AS(nn::pack_tokens(tokens(1, 4, {3, 0, 4, 2})),
+  CHECK_THROWS_WITH_AS(nn::pack_tokens(tokens(1, 4, {3, 0, 4, 2}), 0),
                        "pack_tokens: row 0 has PAD at position 1 before a token at 2; packing "
                        "needs PAD only at the end of a row",
                        Error);
@@ -358,6 +378,9 @@ TEST_CASE("sequence_cross_entropy: the mean over non-PAD labels, by hand") {
   peaked.set({0, 0, 3}, 2);
   CHECK(double(nn::sequence_cross_entropy(peaked, tokens(1, 2, {3, 0})).item()) ==
         doctest::Approx(0.3407529));
+  // With pad_id 3 the peaked position is the ignored one; label 0 counts: ln 4.
+  CHECK(double(nn::sequence_cross_entropy(peaked, tokens(1, 2, {3, 0}), 0, /*pad_id=*/3).item()) ==
+        doctest::Approx(std::log(4.0)));
 }
 
 GRADCHECK_CASE("EncoderLayer: backward matches finite differences, with a padded batch") {

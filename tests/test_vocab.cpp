@@ -1,6 +1,6 @@
-// Tests for data/vocab.cpp: the digit vocabulary of DESIGN.md, encode/decode by hand, UTF-8
-// code points (and malformed bytes), words mode, and the serialised form's round trip and
-// rejection of strings it could not have written.
+// Tests for data/vocab.cpp: the standard model's digit vocabulary, encode/decode by hand,
+// UTF-8 code points (and malformed bytes), words mode, and the serialised form's round trip
+// and rejection of strings it could not have written.
 #include "testing.h"
 
 #include "data/tasks.h"

@@ -21,7 +21,8 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/thread_pool.h"
-#include "data/tokens.h"
+#include "autograd/token_matrix.h"
+#include "data/vocab.h"  // PAD, BOS, EOS
 
 namespace crossgrad::nn {
 struct TransformerConfig;  // nn/transformer.h, included by the suites that use tiny_config
@@ -96,6 +97,25 @@ inline double max_abs_difference(const Tensor& a, const Tensor& b) {
   return largest;
 }
 
+// Asserts that t's values look like draws from a distribution with the given mean and
+// standard deviation: the sample mean within 4 standard errors (4σ/√n) and the sample standard
+// deviation within 4 of its standard errors (about σ/√(2n)) of σ. Bounding the largest value
+// alone would pass a constant fill; this fails one, and fails a bound off by a factor.
+inline void check_spread(const Tensor& t, double mean, double stddev) {
+  const double n = double(t.numel());
+  REQUIRE(n > 1);
+  double sum = 0, squares = 0;
+  for (std::size_t i = 0; i < t.numel(); ++i) sum += double(t.data()[i]);
+  const double sample_mean = sum / n;
+  for (std::size_t i = 0; i < t.numel(); ++i)
+    squares += (double(t.data()[i]) - sample_mean) * (double(t.data()[i]) - sample_mean);
+  const double sample_stddev = std::sqrt(squares / n);
+  INFO("n " << n << ": mean " << sample_mean << " (want " << mean << "), standard deviation "
+            << sample_stddev << " (want " << stddev << ")");
+  CHECK(std::abs(sample_mean - mean) <= 4 * stddev / std::sqrt(n));
+  CHECK(std::abs(sample_stddev - stddev) <= 4 * stddev / std::sqrt(2 * n));
+}
+
 // Sets the thread count for one scope and restores the previous one when it ends.
 struct ThreadCount {
   explicit ThreadCount(std::size_t n) : previous(crossgrad::num_threads()) {
@@ -104,6 +124,70 @@ struct ThreadCount {
   ~ThreadCount() { crossgrad::set_num_threads(previous); }
   std::size_t previous;
 };
+
+// --- Pictures ---
+
+// Why `svg` is not a well-formed SVG document, or "" when it is: one <svg> root; every tag
+// closed in order; attribute values quoted; '&' only in entities (&lt; &gt; &amp; &quot;
+// &apos; &#...;); no stray '<' or '>' in text.
+inline std::string svg_problem(const std::string& svg) {
+  std::vector<std::string> open;
+  std::size_t at = 0, roots = 0;
+  while (at < svg.size()) {
+    if (svg[at] == '&') {
+      const std::size_t end = svg.find(';', at);
+      const std::string entity = end == std::string::npos ? "" : svg.substr(at, end - at + 1);
+      if (entity != "&lt;" && entity != "&gt;" && entity != "&amp;" && entity != "&quot;" &&
+          entity != "&apos;" && entity.rfind("&#", 0) != 0)
+        return "a bare '&' at " + std::to_string(at);
+      at = end + 1;
+      continue;
+    }
+    if (svg[at] == '>') return "a stray '>' at " + std::to_string(at);
+    if (svg[at] != '<') {
+      if (open.empty() && !std::isspace(static_cast<unsigned char>(svg[at])))
+        return "text outside the root element at " + std::to_string(at);
+      ++at;
+      continue;
+    }
+    // A tag: scan to its '>' outside quoted attribute values.
+    std::size_t end = at + 1;
+    char quote = 0;
+    for (; end < svg.size() && (quote || svg[end] != '>'); ++end) {
+      if (quote && svg[end] == quote) quote = 0;
+      else if (!quote && (svg[end] == '"' || svg[end] == '\'')) quote = svg[end];
+      else if (!quote && svg[end] == '<') return "'<' inside a tag at " + std::to_string(end);
+      else if (!quote && svg[end] == '=' && end + 1 < svg.size() && svg[end + 1] != '"' &&
+               svg[end + 1] != '\'')
+        return "an unquoted attribute value at " + std::to_string(end);
+    }
+    if (end >= svg.size()) return "an unterminated tag at " + std::to_string(at);
+    const std::string tag = svg.substr(at + 1, end - at - 1);
+    at = end + 1;
+    if (tag.empty()) return "an empty tag";
+    if (tag[0] == '?' || tag[0] == '!') continue;
+    const bool closing = tag[0] == '/', self_closing = tag.back() == '/';
+    const std::string name = tag.substr(closing, tag.find_first_of(" \n/", 1) - closing);
+    if (closing) {
+      if (open.empty() || open.back() != name) return "an unexpected </" + name + ">";
+      open.pop_back();
+    } else {
+      if (open.empty() && ++roots > 1) return "a second root element <" + name + ">";
+      if (open.empty() && name != "svg") return "the root element is <" + name + ">, not <svg>";
+      if (!self_closing) open.push_back(name);
+    }
+  }
+  if (!open.empty()) return "an unclosed <" + open.back() + ">";
+  return roots == 1 ? "" : "no <svg> element";
+}
+
+// How many times `needle` occurs in `text`.
+inline std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++n;
+  return n;
+}
 
 // --- Models ---
 

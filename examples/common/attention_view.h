@@ -3,7 +3,7 @@
 // an SVG grid with one heatmap per decoder layer and head plus the mean over heads. Pure
 // functions from weights and token labels to text, so tests can read what they draw.
 // Legend: T output tokens (rows, down), S source tokens (columns, across), H heads.
-// Files are written with nn::write_file_atomically (nn/checkpoint.h).
+// Files are written with nn::write_file_atomically (nn/io/atomic_file.h).
 // Read next: examples/predict.cpp (which decodes and calls these), nn/decode.h.
 #pragma once
 

@@ -1,5 +1,5 @@
 // bench_model.cpp — the train_step and decode sections of build/bench (see bench_model.h).
-// A step is timed the way the PyTorch reference (shared/peers/torch_seq2seq.py) times it:
+// A step is timed the way the PyTorch reference of the standard model times it:
 // batches are made beforehand, the clock runs from forward to Adam's update, the first 5
 // steps are warm-up and the median of the rest is the number.
 #include "examples/common/bench_model.h"
@@ -57,7 +57,7 @@ double peak_rss_mb() {
 
 constexpr std::uint64_t kSeed = 0;
 constexpr std::size_t kBatch = 64, kWarmupSteps = 5, kTimedSteps = 30;
-constexpr double kTorchStepMs = 40;  // DESIGN.md: PyTorch 1.13 here, 1 or 2 threads
+constexpr double kTorchStepMs = 40;  // the PyTorch reference, measured: PyTorch 1.13, 1-2 threads
 
 // The same seeded stream of reversal batches for every thread count, so each run computes
 // exactly the same thing — and must get bit-identical losses (the thread pool's promise).
@@ -92,10 +92,11 @@ enum class Path { packed, padded };
 
 Tensor step_loss(nn::Seq2SeqTransformer& model, const Batch& batch, Path path) {
   if (path == Path::padded)  // logits (B, T, V)
-    return nn::sequence_cross_entropy(model.forward(batch.src, batch.tgt_in), batch.labels);
+    return nn::sequence_cross_entropy(model.forward(batch.src, batch.tgt_in), batch.labels,
+                                      /*label_smoothing=*/0, model.config().pad_id);
   // logits (N, V) for the N labelled positions
   return nn::packed_cross_entropy(model.forward_packed(batch.src, batch.tgt_in, batch.labels),
-                                  batch.labels);
+                                  batch.labels, /*label_smoothing=*/0, model.config().pad_id);
 }
 
 StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Batch& batch,
@@ -147,7 +148,7 @@ optim::AdamOptions standard_adam() {
   return options;
 }
 
-// A fresh standard model (seed 0) and Adam as DESIGN.md trains it, over `batches`.
+// A fresh standard model (seed 0) and Adam as the standard recipe trains it, over `batches`.
 TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches,
                   Path path = Path::packed) {
   release_cached_blocks();  // each run starts as a fresh program would, its memory its own
@@ -221,8 +222,8 @@ void print_train_notes(const std::vector<TrainRun>& runs, double rss_before, std
               "the same loss), backward = zero_grad +\nbackward, update = clip_grad_norm + Adam; "
               "a step also frees its graph. tok/s counts non-PAD labels.\n",
               kTimedSteps, kWarmupSteps);
-  std::printf("yardstick: the PyTorch reference (DESIGN.md, PyTorch 1.13 here) takes ~%.0f ms "
-              "per step at 1 or 2 threads\n",
+  std::printf("yardstick: the PyTorch reference (PyTorch 1.13 on this project's machine) takes "
+              "~%.0f ms per step at 1 or 2 threads\n",
               kTorchStepMs);
   std::printf("model: %zu parameters; loss %.4f at step 1 -> %.4f at step %zu; losses at 1 and 2 "
               "threads %s\n",

@@ -1,5 +1,5 @@
-// bench_model.h — build/bench's sections on the whole standard model (DESIGN.md): the speed
-// and memory of a training step, and of greedy decoding with and without the cache.
+// bench_model.h — build/bench's sections on the whole standard model (docs/architecture.md):
+// the speed and memory of a training step, and of greedy decoding with and without the cache.
 // The kernel-level sections (gemm, pool) live in examples/bench.cpp itself.
 // Each section prints one small table and throws crossgrad::Error if a computation fails
 // (a non-finite loss, gradient norm or log-probability); times are never asserted on.

@@ -1,17 +1,19 @@
-// loss_plot.cpp — CSV and SVG writers for a run's curves (see loss_plot.h).
+// loss_plot.cpp — CSV and SVG writers for a run's curves (see loss_plot.h). The SVG is two
+// plots of examples/common/plot.h stacked on one step axis: the training loss (log scale)
+// above, held-out exact match below.
 #include "examples/common/loss_plot.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
+#include "examples/common/plot.h"
+
 namespace crossgrad::cli {
 
 namespace {
 
-// The plot's frame: the data area inside a 760x400 canvas.
-constexpr double kWidth = 760, kHeight = 400;
-constexpr double kLeft = 70, kRight = 690, kTop = 56, kBottom = 340;  // legend above kTop
+constexpr double kWidth = 760, kFrameLeft = 74;  // both plots' frames start at kFrameLeft
 
 std::string fmt(const char* pattern, double value) {
   char buffer[64];
@@ -19,104 +21,18 @@ std::string fmt(const char* pattern, double value) {
   return buffer;
 }
 
-std::string escape_xml(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else if (c == '"')
-      out += "&quot;";
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string text(double x, double y, const std::string& content, const char* anchor = "middle",
-                 const char* extra = "") {
-  return "<text x=\"" + fmt("%.1f", x) + "\" y=\"" + fmt("%.1f", y) + "\" text-anchor=\"" + anchor +
-         "\"" + extra + ">" + escape_xml(content) + "</text>\n";
-}
-
-std::string line(double x1, double y1, double x2, double y2, const char* style) {
-  return "<line x1=\"" + fmt("%.1f", x1) + "\" y1=\"" + fmt("%.1f", y1) + "\" x2=\"" +
-         fmt("%.1f", x2) + "\" y2=\"" + fmt("%.1f", y2) + "\" " + style + "/>\n";
-}
-
-std::string polyline(const std::vector<std::pair<double, double>>& points, const char* style) {
-  std::string out = "<polyline fill=\"none\" " + std::string(style) + " points=\"";
-  for (const auto& [x, y] : points) out += fmt("%.1f,", x) + fmt("%.1f ", y);
-  return out + "\"/>\n";
-}
-
 // Means of consecutive buckets, so a long run draws at most ~one point a pixel.
-std::vector<std::pair<double, double>> bucket_means(const std::vector<double>& values,
-                                                    std::size_t buckets) {
-  std::vector<std::pair<double, double>> out;  // (step, mean value)
+plot::Series bucket_means(const std::vector<double>& values, std::size_t buckets) {
+  plot::Series series;
   const std::size_t size = std::max<std::size_t>(1, (values.size() + buckets - 1) / buckets);
   for (std::size_t begin = 0; begin < values.size(); begin += size) {
     const std::size_t end = std::min(values.size(), begin + size);
     double sum = 0;
     for (std::size_t i = begin; i < end; ++i) sum += values[i];
-    out.emplace_back(double(begin + end + 1) / 2, sum / double(end - begin));
+    series.x.push_back(double(begin + end + 1) / 2);  // the middle step of the bucket
+    series.y.push_back(sum / double(end - begin));
   }
-  return out;
-}
-
-// Where values land: steps across, loss (log scale, whole decades) and accuracy up.
-struct Frame {
-  std::size_t steps;
-  double decade_low, decade_high;  // log10 of the loss axis' ends
-
-  double x(double step) const {
-    return kLeft + (kRight - kLeft) * (steps > 1 ? (step - 1) / double(steps - 1) : 0.5);
-  }
-  double y_loss(double loss) const {
-    const double decades = std::log10(std::max(loss, std::pow(10.0, decade_low)));
-    return kBottom - (kBottom - kTop) * (decades - decade_low) / (decade_high - decade_low);
-  }
-  double y_accuracy(double accuracy) const { return kBottom - (kBottom - kTop) * accuracy; }
-};
-
-Frame make_frame(const std::vector<double>& loss) {
-  double low = INFINITY, high = 0;
-  for (const double l : loss)
-    if (std::isfinite(l) && l > 0) low = std::min(low, l), high = std::max(high, l);
-  if (!(high > 0)) low = 1e-3, high = 1;  // nothing positive to show: any sane range
-  const double decade_low = std::floor(std::log10(low));
-  return {loss.size(), decade_low, std::max(decade_low + 1, std::ceil(std::log10(high)))};
-}
-
-std::string axes(const Frame& f) {
-  const char* black = "stroke=\"black\"";
-  std::string svg = line(kLeft, kBottom, kRight, kBottom, black) +
-                    line(kLeft, kTop, kLeft, kBottom, black) +
-                    line(kRight, kTop, kRight, kBottom, black);
-  for (double d = f.decade_low; d <= f.decade_high; ++d) {
-    const double y = f.y_loss(std::pow(10.0, d));
-    svg += line(kLeft, y, kRight, y, "stroke=\"#ddd\"") +
-           text(kLeft - 6, y + 4, fmt("%g", std::pow(10.0, d)), "end");
-  }
-  for (int percent = 0; percent <= 100; percent += 20)
-    svg +=
-        text(kRight + 6, f.y_accuracy(percent / 100.0) + 4, std::to_string(percent) + "%", "start");
-  for (int i = 0; i <= 4; ++i) {
-    const double step = 1 + std::round(double(f.steps - 1) * i / 4.0);
-    svg += text(f.x(step), kBottom + 18, fmt("%.0f", step));
-  }
-  const double middle = (kTop + kBottom) / 2;
-  const auto rotated = [&](double x, int degrees) {  // a vertical axis title centred at x
-    return " transform=\"rotate(" + std::to_string(degrees) + " " + fmt("%.0f", x) + " " +
-           fmt("%.0f", middle) + ")\"";
-  };
-  return svg + text((kLeft + kRight) / 2, kBottom + 38, "step") +
-         text(18, middle, "training loss", "middle", rotated(18, -90).c_str()) +
-         text(kWidth - 14, middle, "held-out exact match", "middle",
-              rotated(kWidth - 14, 90).c_str());
+  return series;
 }
 
 // The mean of the last `window` values at each step (fewer at the start).
@@ -128,40 +44,6 @@ std::vector<double> moving_average(const std::vector<double>& values, std::size_
     averaged[i] = sum / double(std::min(i + 1, window));
   }
   return averaged;
-}
-
-std::string curves(const Frame& f, const LossHistory& history) {
-  const std::size_t columns = std::size_t(kRight - kLeft);
-  std::vector<std::pair<double, double>> raw, smooth, exact;
-  for (const auto& [step, value] : bucket_means(history.loss, columns))
-    raw.emplace_back(f.x(step), f.y_loss(value));
-  const std::size_t window = std::max<std::size_t>(1, f.steps / 25);
-  for (const auto& [step, value] : bucket_means(moving_average(history.loss, window), columns))
-    smooth.emplace_back(f.x(step), f.y_loss(value));
-  for (const EvalPoint& e : history.evaluations)
-    exact.emplace_back(f.x(double(e.step)), f.y_accuracy(e.exact_match));
-  std::string svg = polyline(raw, "stroke=\"#9ecae1\" stroke-width=\"1\"") +
-                    polyline(smooth, "stroke=\"#08519c\" stroke-width=\"2\"") +
-                    polyline(exact, "stroke=\"#e6550d\" stroke-width=\"2\"");
-  for (const auto& [x, y] : exact)
-    svg += "<circle cx=\"" + fmt("%.1f", x) + "\" cy=\"" + fmt("%.1f", y) +
-           "\" r=\"3\" fill=\"#e6550d\"/>\n";
-  return svg;
-}
-
-// One row between the title and the frame, so it never hides a curve.
-std::string legend() {
-  const std::pair<const char*, const char*> entries[] = {{"#9ecae1", "loss per step"},
-                                                         {"#08519c", "loss, moving average"},
-                                                         {"#e6550d", "held-out exact match"}};
-  std::string svg;
-  double x = kLeft + 40;
-  for (const auto& [colour, label] : entries) {
-    const std::string style = "stroke=\"" + std::string(colour) + "\" stroke-width=\"2\"";
-    svg += line(x, 40, x + 20, 40, style.c_str()) + text(x + 26, 44, label, "start");
-    x += 190;
-  }
-  return svg;
 }
 
 }  // namespace
@@ -186,15 +68,44 @@ std::string loss_csv(const LossHistory& history) {
 }
 
 std::string loss_svg(const LossHistory& history, const std::string& title) {
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", kWidth) +
-                    "\" height=\"" + fmt("%.0f", kHeight) +
-                    "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" +
-                    text(kWidth / 2, 22, title, "middle", " font-size=\"15\"");
-  if (history.loss.empty())
-    return svg + text(kWidth / 2, kHeight / 2, "no training steps yet") + "</svg>\n";
-  const Frame frame = make_frame(history.loss);
-  return svg + axes(frame) + curves(frame, history) + legend() + "</svg>\n";
+  if (history.loss.empty()) {
+    std::string body;
+    const double top = plot::fitted_title(body, title, kWidth, 15);
+    body += plot::svg_text(kWidth / 2, top + 40, "no training steps yet", 13);
+    return plot::svg_document(kWidth, top + 80, body);
+  }
+  const double steps = double(history.loss.size());
+  const std::size_t columns = std::size_t(kWidth - kFrameLeft - 20);
+
+  plot::LinePlot loss;
+  loss.y_label = "training loss";
+  loss.log_y = true;
+  loss.x_min = 1, loss.x_max = std::max(2.0, steps);
+  loss.width = kWidth, loss.height = 300, loss.frame_left = kFrameLeft;
+  plot::Series raw = bucket_means(history.loss, columns);
+  raw.name = "loss per step", raw.colour = "#9ecae1", raw.line_width = 1;
+  const std::size_t window = std::max<std::size_t>(1, history.loss.size() / 25);
+  plot::Series smooth = bucket_means(moving_average(history.loss, window), columns);
+  smooth.name = "loss, moving average", smooth.colour = "#08519c";
+  loss.series = {raw, smooth};
+  if (history.evaluations.empty()) loss.x_label = "step";  // else the plot below has it
+  std::vector<plot::Drawing> drawings{plot::draw_line_plot(loss)};
+
+  if (!history.evaluations.empty()) {
+    plot::LinePlot exact;
+    exact.x_label = "step", exact.y_label = "exact match (%)";
+    exact.x_min = loss.x_min, exact.x_max = loss.x_max, exact.y_min = 0, exact.y_max = 100;
+    exact.width = kWidth, exact.height = 220, exact.frame_left = kFrameLeft;
+    plot::Series held_out;
+    held_out.name = "held-out exact match", held_out.colour = "#e6550d", held_out.markers = true;
+    for (const EvalPoint& e : history.evaluations) {
+      held_out.x.push_back(double(e.step));
+      held_out.y.push_back(100 * e.exact_match);
+    }
+    exact.series = {held_out};
+    drawings.push_back(plot::draw_line_plot(exact));
+  }
+  return plot::combine_svg(title, drawings, /*side_by_side=*/false);
 }
 
 }  // namespace crossgrad::cli

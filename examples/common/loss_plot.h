@@ -1,7 +1,7 @@
 // loss_plot.h — a training run's curves as files: a CSV (one row a step, evaluation columns
-// filled at evaluation steps) for your own tools, and a self-contained SVG plot (training
-// loss on a log scale, its moving average, and held-out exact match on a 0–100% axis) that
-// any browser opens. Plain string building: no plotting library.
+// filled at evaluation steps) for your own tools, and a self-contained SVG that any browser
+// opens: the training loss on a log scale with its moving average, and below it, on the
+// same step axis, held-out exact match from 0 to 100% (examples/common/plot.h draws both).
 // Read next: examples/train.cpp (writes both next to the checkpoint).
 #pragma once
 
@@ -25,8 +25,9 @@ struct LossHistory {
 // columns are empty on steps without an evaluation.
 std::string loss_csv(const LossHistory& history);
 
-// A 760x400 SVG with a title, axes, a legend and the curves. An empty history gives a plot
-// that says so, not an error.
+// A 760-pixel-wide SVG: the title (wrapped or shrunk until it fits), then the loss plot and,
+// when there are evaluations, the exact-match plot. An empty history gives a picture that
+// says so, not an error.
 std::string loss_svg(const LossHistory& history, const std::string& title);
 
 }  // namespace crossgrad::cli

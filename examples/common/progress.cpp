@@ -53,7 +53,6 @@ Progress::Progress(std::ostream& out, bool terminal, std::int64_t first_step,
                    std::int64_t total_steps, std::int64_t log_every)
     : out_(out),
       terminal_(terminal),
-      first_step_(first_step),
       total_(total_steps),
       log_every_(log_every < 1 ? 1 : log_every),
       step_(first_step) {}

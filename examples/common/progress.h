@@ -42,7 +42,7 @@ class Progress {
 
   std::ostream& out_;
   bool terminal_;
-  std::int64_t first_step_, total_, log_every_, step_ = 0;
+  std::int64_t total_, log_every_, step_ = 0;
   std::deque<Record> window_;  // the steps the figures average over
   double seconds_total_ = 0;   // for the ETA: mean seconds per step of this session
   std::int64_t steps_done_ = 0;

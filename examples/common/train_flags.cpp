@@ -10,8 +10,8 @@
 
 namespace crossgrad::cli {
 
-using nn::TrainConfig;
-using nn::Trainer;
+using training::TrainConfig;
+using training::Trainer;
 namespace fs = std::filesystem;
 
 namespace {
@@ -54,7 +54,7 @@ void declare_training(Flags& flags, TrainConfig& c, TrainOptions& o) {
             "optimizer steps, spanned by the schedule; add: " + std::to_string(kAddSteps),
             1, 100'000'000);
   flags.add("--batch", c.batch, "examples a step", 1, 1'000'000);
-  flags.add("--lr", c.lr, "peak learning rate", 1e-9, 10.0);
+  flags.add("--lr", c.lr, "peak learning rate", 1e-9, 1e6);
   flags.add("--warmup", c.warmup, "linear warmup steps", 0, 100'000'000);
   flags.add("--schedule", c.schedule, "constant | inverse-sqrt | cosine (to 0 at --steps)", "NAME");
   flags.add("--clip", c.clip, "max gradient norm; 0: no clipping", 0.0, 1e9);
@@ -62,6 +62,9 @@ void declare_training(Flags& flags, TrainConfig& c, TrainOptions& o) {
   flags.add("--seed", o.seed, "seed of init, data and held-out set");
   flags.add("--threads", o.threads, "threads for the kernels (results are identical for any count)",
             1, 256);
+  flags.add_switch("--detect-anomaly", o.detect_anomaly,
+                   "stop at the first op whose output or gradient holds NaN or inf, naming it "
+                   "(slower: for finding where a run diverges)");
 }
 
 void declare_session(Flags& flags, TrainConfig& c, TrainOptions& o) {
@@ -76,6 +79,9 @@ void declare_session(Flags& flags, TrainConfig& c, TrainOptions& o) {
             " with --resume, the resumed path); the training state, loss CSV and SVG go beside it",
             "PATH");
   flags.add_switch("--no-save", o.no_save, "write no files");
+  flags.add("--save-every", o.save_every,
+            "also save the checkpoint every N steps, so a crash loses at most N; 0: only at the end",
+            0);
   flags.add("--resume", o.resume,
             "continue the run saved at PATH bit-identically: its settings are the defaults, and "
             "only the evaluation and output flags may differ",
@@ -90,7 +96,7 @@ Flags parse_flags(int argc, const char* const* argv, TrainConfig& config, TrainO
   Flags flags("train", "build/train [flags]",
               "Trains an encoder-decoder transformer, evaluates it by greedy decoding on\n"
               "held-out data and saves a checkpoint that build/predict reads. The defaults\n"
-              "are the standard model and recipe of DESIGN.md (lr 3e-3, 200 warmup steps,\n"
+              "are the standard model and its recipe (lr 3e-3, 200 warmup steps,\n"
               "cosine decay over --steps, batch 64, Adam 0.9/0.98, clip 1).");
   options.layers = config.model.num_encoder_layers;  // the flags' defaults come from config
   options.dropout = config.model.dropout;
@@ -165,6 +171,9 @@ TrainConfig read_train_command_line(int argc, const char* const* argv, TrainOpti
   apply_options(flags, config, options);
   if (options.save.empty())
     options.save = options.resume.empty() ? default_save_path(config) : options.resume;
+  if (options.no_save && options.save_every > 0)
+    throw FlagError("--save-every " + std::to_string(options.save_every) +
+                    " saves checkpoints, --no-save writes no files: give one of them");
   if (!options.no_save && fs::is_directory(options.save))
     throw FlagError("--save " + options.save + " is a directory; give a file path");
   return config;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "autograd/thread_pool.h"
-#include "nn/trainer.h"
+#include "examples/training/trainer.h"
 
 namespace crossgrad::cli {
 
@@ -17,15 +17,15 @@ struct TrainOptions {
   std::string tokens = "chars", length_generalisation, save, resume;
   std::size_t layers = 2, threads = num_threads(), samples = 5, seed = 0;
   double dropout = 0;
-  std::int64_t log_every = 100;
-  bool no_save = false, quiet = false;
+  std::int64_t log_every = 100, save_every = 0;
+  bool no_save = false, quiet = false, detect_anomaly = false;
 };
 
 // Flags and config for this command line; for --resume, the saved run's settings are the
 // defaults the flags start from, so only what the user spells out can differ (and the
 // Trainer refuses a difference that would change the run). With --help, prints the help to
 // stdout and sets `help`. A mistake is a FlagError (or an Error reading the checkpoint).
-nn::TrainConfig read_train_command_line(int argc, const char* const* argv, TrainOptions& options,
-                                        bool& help);
+training::TrainConfig read_train_command_line(int argc, const char* const* argv,
+                                              TrainOptions& options, bool& help);
 
 }  // namespace crossgrad::cli
