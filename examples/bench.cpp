@@ -173,6 +173,8 @@ const Section sections[] = {
     {"decode", "greedy decoding of 1000 held-out sources, cached vs uncached", bench::decode},
     {"profile", "where a standard step's time goes: ms and MB per op, forward and backward",
      bench::profile},
+    {"compare", "the standard step against its PyTorch twin, same machine, 1 and 2 threads",
+     bench::compare},
 };
 
 }  // namespace

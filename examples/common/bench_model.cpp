@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -57,7 +59,6 @@ double peak_rss_mb() {
 
 constexpr std::uint64_t kSeed = 0;
 constexpr std::size_t kBatch = 64, kWarmupSteps = 5, kTimedSteps = 30;
-constexpr double kTorchStepMs = 40;  // the PyTorch reference, measured: PyTorch 1.13, 1-2 threads
 
 // The same seeded stream of reversal batches for every thread count, so each run computes
 // exactly the same thing — and must get bit-identical losses (the thread pool's promise).
@@ -222,15 +223,122 @@ void print_train_notes(const std::vector<TrainRun>& runs, double rss_before, std
               "the same loss), backward = zero_grad +\nbackward, update = clip_grad_norm + Adam; "
               "a step also frees its graph. tok/s counts non-PAD labels.\n",
               kTimedSteps, kWarmupSteps);
-  std::printf("yardstick: the PyTorch reference (PyTorch 1.13 on this project's machine) takes "
-              "~%.0f ms per step at 1 or 2 threads\n",
-              kTorchStepMs);
+  std::printf("against PyTorch on this machine, side by side: build/bench compare\n");
   std::printf("model: %zu parameters; loss %.4f at step 1 -> %.4f at step %zu; losses at 1 and 2 "
               "threads %s\n",
               params, losses.front(), losses.back(), losses.size(),
               identical ? "bit-identical" : "DIFFER (the pool promises bit-identical results)");
   std::printf("peak resident memory (ru_maxrss): %.1f MB after the steps, %.1f MB before them\n",
               peak_rss_mb(), rss_before);
+}
+
+// --- Section: compare ---
+
+constexpr const char* kTwinScript = "examples/pytorch/seq2seq_twin.py";
+constexpr std::size_t kCompareRounds = 3;
+
+// The number after "key": in the twin's one-line JSON report, or NaN.
+double json_number(const std::string& json, const std::string& key) {
+  const std::size_t at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
+}
+std::string json_string(const std::string& json, const std::string& key) {
+  const std::size_t at = json.find("\"" + key + "\": \"");
+  if (at == std::string::npos) return "";
+  const std::size_t begin = at + key.size() + 5;
+  return json.substr(begin, json.find('"', begin) - begin);
+}
+
+// Everything a command prints on stdout (stderr goes to /dev/null), and whether it exited 0.
+bool run_command(const std::string& command, std::string& output) {
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return false;
+  char buffer[4096];
+  output.clear();
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  return pclose(pipe) == 0;
+}
+
+// The first interpreter that imports torch, or "" (and the ones tried, for the message).
+std::string find_torch_python(std::string& tried) {
+  std::vector<std::string> candidates;
+  if (const char* chosen = std::getenv("CROSSGRAD_PYTHON")) candidates.push_back(chosen);
+  candidates.insert(candidates.end(), {"python3", "/usr/bin/python3"});
+  for (const std::string& python : candidates) {
+    tried += (tried.empty() ? "" : ", ") + python;
+    std::string ignored;
+    if (run_command("'" + python + "' -c 'import torch'", ignored)) return python;
+  }
+  return "";
+}
+
+struct TwinRun {
+  double step_ms = std::nan("");
+  std::string report;  // the JSON line
+};
+
+TwinRun run_twin(const std::string& python, std::size_t threads) {
+  TwinRun run;
+  const std::string command = "'" + python + "' " + kTwinScript + " --threads " +
+                              std::to_string(threads) + " --steps " +
+                              std::to_string(kWarmupSteps + kTimedSteps);
+  if (!run_command(command, run.report))
+    fail("compare: `" + command + "` failed; run it by hand to see why");
+  run.step_ms = json_number(run.report, "step_ms_median");
+  return run;
+}
+
+void compare_with_twin() {
+  const std::size_t previous = num_threads();
+  std::string tried;
+  const std::string python = std::ifstream(kTwinScript) ? find_torch_python(tried) : "";
+  if (python.empty()) {
+    const std::string why =
+        tried.empty() ? std::string(kTwinScript) + " not found (run from the repository root)"
+                      : "no python3 that imports torch (tried " + tried + ")";
+    std::printf("no PyTorch twin: %s; crossgrad alone\n", why.c_str());
+  }
+  const std::vector<Batch> batches = reversal_batches(kWarmupSteps + kTimedSteps);
+  std::vector<double> ours[2], theirs[2];
+  std::string report;
+  for (std::size_t round = 0; round < kCompareRounds; ++round)
+    for (std::size_t threads : {1, 2}) {  // alternating, so a busy moment hits both
+      ours[threads - 1].push_back(median(column(train_at(threads, batches).timed,
+                                                &StepTimes::total)));
+      if (python.empty()) continue;
+      const TwinRun twin = run_twin(python, threads);
+      theirs[threads - 1].push_back(twin.step_ms);
+      report = twin.report;
+    }
+  set_num_threads(previous);
+  const std::string blas = json_string(report, "blas");
+  const bool openblas = blas.rfind("openblas", 0) == 0;
+  if (!python.empty())
+    std::printf("PyTorch twin: %s with %s, torch %s, %.0f parameters\n", python.c_str(),
+                blas.c_str(), json_string(report, "torch").c_str(),
+                json_number(report, "params"));
+  std::printf("crossgrad runs its training path (packed rows, no work on PAD); PyTorch the "
+              "padded batch,\nas nn.Transformer takes it: the same loss\n");
+  if (!python.empty() && !openblas)
+    std::printf("PyTorch did not load OpenBLAS, so its times measure its fallback BLAS: no "
+                "ratio (Debian: apt-get install libopenblas0-pthread)\n");
+  std::printf("%7s %13s %11s %7s   medians of %zu rounds, each the median of %zu steps\n",
+              "threads", "crossgrad ms", "pytorch ms", "ratio", kCompareRounds, kTimedSteps);
+  for (std::size_t t = 0; t < 2; ++t) {
+    const double mine = median(ours[t]);
+    if (python.empty()) {
+      std::printf("%7zu %13.1f %11s %7s\n", t + 1, mine, "-", "-");
+      continue;
+    }
+    const double torch_ms = median(theirs[t]);
+    if (openblas)
+      std::printf("%7zu %13.1f %11.1f %7.2f\n", t + 1, mine, torch_ms, mine / torch_ms);
+    else
+      std::printf("%7zu %13.1f %11.1f %7s\n", t + 1, mine, torch_ms, "-");
+  }
+  std::printf("crossgrad at 2 threads: %.2fx the speed of 1 thread\n",
+              median(ours[0]) / median(ours[1]));
 }
 
 // --- Section: decode ---
@@ -309,6 +417,8 @@ void train_step(HeapCounter heap) {
   print_train_notes(runs, rss_before, nn::Seq2SeqTransformer().num_parameters());
   print_heap_notes(runs.back());
 }
+
+void compare() { compare_with_twin(); }
 
 void profile() {
   constexpr std::size_t kWarmup = 5, kProfiled = 20;

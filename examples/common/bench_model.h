@@ -23,6 +23,13 @@ using HeapCounter = HeapCount (*)();
 // those of the tensor allocator's cache).
 void train_step(HeapCounter heap = nullptr);
 
+// The standard step side by side with its PyTorch twin (examples/pytorch/seq2seq_twin.py),
+// when a python3 that imports torch is found ($CROSSGRAD_PYTHON, python3, /usr/bin/python3):
+// at 1 and 2 threads, alternating the two programs for a few rounds on the same machine,
+// the median step of each and their ratio. Without torch, or with a PyTorch that did not
+// load OpenBLAS (its times would measure the reference BLAS), it says so and prints no ratio.
+void compare();
+
 // The standard step under the profiler (autograd/profiler.h), 1 thread: after 5 warm-up
 // steps, 20 profiled ones, then the table of time and memory per op, forward and backward.
 void profile();
