@@ -204,7 +204,7 @@ const char* Tensor::op_name() const { return node_ref().op; }
 Tensor& Tensor::requires_grad_(bool requires) {
   if (!is_leaf())
     fail(std::string("requires_grad_: only a leaf's flag can be set; this tensor was made by ") +
-         op_name() + " (use detach() for a leaf copy)");
+         op_name() + " (use detach() for a leaf, detach().clone() for a leaf copy)");
   node_ref().requires_grad = requires;
   return *this;
 }

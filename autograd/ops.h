@@ -21,6 +21,9 @@ Tensor sub(const Tensor& a, const Tensor& b);  // a + (-b)
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);  // a * b^-1
 Tensor neg(const Tensor& x);
+// The same values in storage of its own: a write to the copy is not seen by x (a view's is).
+// Differentiable, as PyTorch's clone; x.detach().clone() is a leaf copy to change freely.
+Tensor clone(const Tensor& x);
 Tensor pow(const Tensor& x, real exponent);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
@@ -62,7 +65,8 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // matmul(x, weight.t()) + bias computes, without copying weight transposed.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
-// --- ops_shape.cpp: every result is a fresh contiguous tensor ---
+// --- ops_shape.cpp: every result is contiguous; reshape, unsqueeze, squeeze and slices of one
+// contiguous block are views on x's storage, the others fresh tensors ---
 Tensor reshape(const Tensor& x, const std::vector<long>& shape);  // one size may be -1
 Tensor transpose(const Tensor& x, int dim0, int dim1);
 Tensor permute(const Tensor& x, const std::vector<int>& dims);

@@ -160,6 +160,13 @@ Tensor neg(const Tensor& x) {
                 unary_backward(x, [](real, real) { return real(-1); }), Saves::nothing);
 }
 
+Tensor clone(const Tensor& x) {
+  const ProfileScope profile("clone");
+  // y = x, in a buffer of its own; dy/dx = 1
+  return record(map(x, [](real v) { return v; }), "clone", {x},
+                unary_backward(x, [](real, real) { return real(1); }), Saves::nothing);
+}
+
 Tensor pow(const Tensor& x, real exponent) {
   const ProfileScope profile("pow");
   if (!std::isfinite(exponent))

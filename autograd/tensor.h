@@ -112,6 +112,7 @@ class Tensor {
   // A new leaf that does not require grad, sharing this tensor's storage (no copy, as in
   // PyTorch): a write through either is seen by both.
   Tensor detach() const;
+  Tensor clone() const;  // a copy in storage of its own (ops.h)
   void retain_grad();     // keep this non-leaf's gradient after backward
   bool is_leaf() const;
   const char* op_name() const;  // "matmul", or nullptr for a leaf

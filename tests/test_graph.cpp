@@ -219,6 +219,7 @@ using OpOfX = Tensor (*)(const Tensor&);
 const std::vector<std::pair<const char*, OpOfX>>& every_op() {
   static const std::vector<std::pair<const char*, OpOfX>> ops = {
       {"neg", [](const Tensor& x) { return -x; }},
+      {"clone", [](const Tensor& x) { return x.clone(); }},
       {"exp", [](const Tensor& x) { return exp(x); }},
       {"log", [](const Tensor& x) { return log(abs(x) + 1); }},
       {"sqrt", [](const Tensor& x) { return sqrt(abs(x) + 1); }},
