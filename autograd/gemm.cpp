@@ -57,6 +57,7 @@ struct Problem {
   real* c;
   std::size_t ldc;
   bool accumulate;
+  const real* bias;  // N values added to every row, or nullptr
 };
 
 // Packing copies kLanes lanes of an operand over `depth` into a panel that the micro-kernel
@@ -98,13 +99,15 @@ void pack(Operand src, std::size_t lane0, std::size_t lanes, std::size_t k0, std
 }
 
 // The micro-kernel: one 6 x 16 tile of C (rows x cols of it valid) gets the product of a
-// packed A panel and a packed B panel over `depth`: C = acc, or C += acc when `add`.
+// packed A panel and a packed B panel over `depth`: C = acc, or C += acc when `add`, or
+// C = acc + bias (the tile's columns of it) when `bias` is given.
 // GCC must vectorise the j loop (64 bytes) and unroll i into 6 rows of register
 // accumulators. Left alone it fully unrolls i and j first and then vectorises the p loop
 // as a reduction with shuffles, 10x slower; `unroll 1` keeps j a loop until the
 // vectoriser has seen it. (Check with objdump -d: vfmadd231ps on ymm or zmm registers.)
 void multiply_tile(std::size_t depth, const real* __restrict a, const real* __restrict b,
-                   real* c, std::size_t ldc, std::size_t rows, std::size_t cols, bool add) {
+                   real* c, std::size_t ldc, std::size_t rows, std::size_t cols, bool add,
+                   const real* bias) {
   real acc[kTileRows][kTileCols] = {};
   std::size_t p = 0;
   do {  // depth >= 1; saying so saves a memset of acc's stack copy on every tile
@@ -116,7 +119,11 @@ void multiply_tile(std::size_t depth, const real* __restrict a, const real* __re
   } while (++p < depth);
   for (std::size_t i = 0; i < rows; ++i) {
     real* c_row = c + i * ldc;
-    if (cols == kTileCols) {  // a fixed bound: whole-vector loads and stores
+    if (bias && cols == kTileCols) {  // a fixed bound: whole-vector loads and stores
+      for (std::size_t j = 0; j < kTileCols; ++j) c_row[j] = acc[i][j] + bias[j];
+    } else if (bias) {
+      for (std::size_t j = 0; j < cols; ++j) c_row[j] = acc[i][j] + bias[j];
+    } else if (cols == kTileCols) {
       for (std::size_t j = 0; j < kTileCols; ++j)
         c_row[j] = add ? c_row[j] + acc[i][j] : acc[i][j];
     } else {
@@ -140,11 +147,13 @@ void multiply_rows(const Problem& g, std::size_t first, std::size_t last, std::s
       pack<kTileRows>(g.a, row0, rows, k0, depth, packed_a.data());
       const real* b_block = packed_b + k0 * round_up(cols, kTileCols);
       const bool add = g.accumulate || k0 > 0;
+      const real* bias = g.bias && k0 == 0 ? g.bias + col0 : nullptr;  // with the first sums
       for (std::size_t j = 0; j < cols; j += kTileCols) {   // a B panel stays in L1 ...
         for (std::size_t i = 0; i < rows; i += kTileRows) {  // ... while A panels stream by
           multiply_tile(depth, packed_a.data() + i * depth, b_block + j * depth,
                         g.c + (row0 + i) * g.ldc + col0 + j, g.ldc,
-                        std::min(kTileRows, rows - i), std::min(kTileCols, cols - j), add);
+                        std::min(kTileRows, rows - i), std::min(kTileCols, cols - j), add,
+                        bias ? bias + j : nullptr);
         }
       }
     }
@@ -154,9 +163,12 @@ void multiply_rows(const Problem& g, std::size_t first, std::size_t last, std::s
 // One gemm, parallel over row tiles of C (inline when called from a parallel task).
 void run(const Problem& g) {
   if (g.M == 0 || g.N == 0) return;
-  if (g.K == 0) {  // an empty sum: C = 0, or C unchanged when accumulating
-    if (!g.accumulate)
-      for (std::size_t i = 0; i < g.M; ++i) std::fill_n(g.c + i * g.ldc, g.N, real(0));
+  if (g.K == 0) {  // an empty sum: C = 0 (or the bias), or C unchanged when accumulating
+    if (g.accumulate) return;
+    for (std::size_t i = 0; i < g.M; ++i) {
+      if (g.bias) std::copy(g.bias, g.bias + g.N, g.c + i * g.ldc);
+      else std::fill_n(g.c + i * g.ldc, g.N, real(0));
+    }
     return;
   }
   thread_local std::vector<real> packed_b;  // read by all threads of the parallel_for
@@ -189,7 +201,8 @@ Operand operand_b(const real* B, std::size_t ldb, bool trans_b) {
 
 void gemm_reference(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
                     const real* A, std::size_t lda, const real* B, std::size_t ldb, real* C,
-                    std::size_t ldc, bool accumulate) {
+                    std::size_t ldc, bool accumulate, const real* bias) {
+  if (bias && accumulate) fail("gemm_reference: a bias is only added without accumulate");
   const auto a = [&](std::size_t i, std::size_t p) {  // op(A)[i][p]
     return trans_a ? A[p * lda + i] : A[i * lda + p];
   };
@@ -200,16 +213,17 @@ void gemm_reference(bool trans_a, bool trans_b, std::size_t M, std::size_t N, st
     for (std::size_t j = 0; j < N; ++j) {
       real sum = 0;  // C[i][j] = Σ_p op(A)[i][p] · op(B)[p][j]
       for (std::size_t p = 0; p < K; ++p) sum += a(i, p) * b(p, j);
-      C[i * ldc + j] = accumulate ? C[i * ldc + j] + sum : sum;
+      C[i * ldc + j] = accumulate ? C[i * ldc + j] + sum : bias ? sum + bias[j] : sum;
     }
   }
 }
 
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
           const real* A, std::size_t lda, const real* B, std::size_t ldb, real* C,
-          std::size_t ldc, bool accumulate) {
+          std::size_t ldc, bool accumulate, const real* bias) {
+  if (bias && accumulate) fail("gemm: a bias is only added without accumulate");
   run(Problem{operand_a(A, lda, trans_a), operand_b(B, ldb, trans_b), M, N, K, C, ldc,
-              accumulate});
+              accumulate, bias});
 }
 
 void gemm_batched(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
@@ -218,7 +232,7 @@ void gemm_batched(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std:
                   bool accumulate) {
   const auto item = [&](std::size_t i) {
     run(Problem{operand_a(A[i], lda, trans_a), operand_b(B[i], ldb, trans_b), M, N, K, C[i],
-                ldc, accumulate});
+                ldc, accumulate, nullptr});
   };
   // Either way each item is computed by run(), so the split changes speed, not results.
   const double flops_per_item = 2.0 * M * N * K;

@@ -17,9 +17,11 @@ namespace crossgrad {
 //   op(B) is K x N: B is K x N (ldb >= N), or N x K when trans_b (ldb >= K);
 //   C is M x N (ldc >= N) and must not overlap A or B.
 // accumulate: C += op(A) op(B); otherwise C = op(A) op(B) (C's old values are ignored).
+// bias (N values, only without accumulate): C = op(A) op(B) + bias on every row, the bias
+// added to each sum as it is stored (linear's x Wᵀ + b without a second pass over C).
 void gemm_reference(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
                     const real* A, std::size_t lda, const real* B, std::size_t ldb, real* C,
-                    std::size_t ldc, bool accumulate);
+                    std::size_t ldc, bool accumulate, const real* bias = nullptr);
 
 // The same contract, fast and multi-threaded (over row blocks of C). Each element of C is
 // computed by the same sequence of operations for any thread count, so results are
@@ -27,7 +29,7 @@ void gemm_reference(bool trans_a, bool trans_b, std::size_t M, std::size_t N, st
 // (a different summation order, and fused multiply-adds where the CPU has them).
 void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
           const real* A, std::size_t lda, const real* B, std::size_t ldb, real* C,
-          std::size_t ldc, bool accumulate);
+          std::size_t ldc, bool accumulate, const real* bias = nullptr);
 
 // `batch` independent gemms of one size, C[i] (+)= op(A[i]) op(B[i]), as in attention's
 // (B*H) x (T, Dh) @ (Dh, S). Pointers may repeat among A and among B (broadcasting), but

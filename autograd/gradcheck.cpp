@@ -44,7 +44,8 @@ void compare(GradcheckResult& result, const GradcheckOptions& options, double nu
 std::vector<double> evaluate(const GradcheckFunction& fn, const std::vector<Tensor>& inputs) {
   NoGradGuard no_grad;
   const Tensor y = fn(inputs);
-  return std::vector<double>(y.values().begin(), y.values().end());
+  const std::vector<real> values = y.values();
+  return std::vector<double>(values.begin(), values.end());
 }
 
 // (f(x + eps·direction) - f(x - eps·direction)) / 2eps for every output element, where the
@@ -79,7 +80,7 @@ GradcheckResult full_check(const GradcheckFunction& fn, const std::vector<Tensor
     }
     for (std::size_t k = 0; k < inputs.size(); ++k) {
       const Tensor g = inputs[k].grad();
-      analytical[k].push_back(g.defined() ? std::vector<double>(g.values().begin(), g.values().end())
+      analytical[k].push_back(g.defined() ? std::vector<double>(g.data(), g.data() + g.numel())
                                           : std::vector<double>(inputs[k].numel(), 0.0));
     }
   }
@@ -125,7 +126,7 @@ GradcheckResult fast_check(const GradcheckFunction& fn, const std::vector<Tensor
       const Tensor g = inputs[k].grad();
       if (!inputs[k].requires_grad() || !g.defined()) continue;
       for (std::size_t e = 0; e < g.numel(); ++e)
-        analytical += double(g.values()[e]) * double(directions[k].values()[e]);
+        analytical += double(g.data()[e]) * double(directions[k].data()[e]);
     }
   }
   for (Tensor x : inputs) x.zero_grad();
@@ -133,7 +134,7 @@ GradcheckResult fast_check(const GradcheckFunction& fn, const std::vector<Tensor
   // Numerical vᵀJu: the directional derivative of f along u, projected on v.
   const std::vector<real> saved_values = [&] {
     std::vector<real> all;
-    for (const Tensor& x : inputs) all.insert(all.end(), x.values().begin(), x.values().end());
+    for (const Tensor& x : inputs) all.insert(all.end(), x.data(), x.data() + x.numel());
     return all;
   }();
   const std::vector<double> slope = central_difference(fn, inputs, options.eps, [&](double step) {
@@ -142,7 +143,7 @@ GradcheckResult fast_check(const GradcheckFunction& fn, const std::vector<Tensor
       if (!x.requires_grad()) continue;
       real* values = x.mutable_data();
       for (std::size_t e = 0; e < x.numel(); ++e)
-        values[e] = real(values[e] + step * directions[k].values()[e]);
+        values[e] = real(values[e] + step * directions[k].data()[e]);
     }
   });
   std::size_t offset = 0;  // restore exactly: adding and subtracting steps can round
@@ -151,7 +152,7 @@ GradcheckResult fast_check(const GradcheckFunction& fn, const std::vector<Tensor
     for (std::size_t e = 0; e < x.numel(); ++e) values[e] = saved_values[offset++];
   }
   double numerical = 0;
-  for (std::size_t j = 0; j < slope.size(); ++j) numerical += slope[j] * double(v.values()[j]);
+  for (std::size_t j = 0; j < slope.size(); ++j) numerical += slope[j] * double(v.data()[j]);
   compare(result, options, numerical, analytical, "fast mode, random projection v^T J u");
   return result;
 }

@@ -3,13 +3,15 @@
 // This is the whole of reverse-mode differentiation: sort the graph so every node comes
 // after its parents, then walk it backwards calling each node's closure once.
 // Read next: ops.h (the table of contents of every op), then ops_elementwise.cpp.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 #include <unordered_map>
-#include <unordered_set>
 
+#include "autograd/profiler.h"
 #include "autograd/tensor.h"
 
 namespace crossgrad {
@@ -35,7 +37,8 @@ struct NonFinite {
   const char* what = nullptr;
   std::size_t index = 0;
 };
-NonFinite find_non_finite(const std::vector<real>& values, bool nan_only) {
+template <class Values>  // a Span or a Buffer
+NonFinite find_non_finite(const Values& values, bool nan_only) {
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (std::isnan(values[i])) return {"NaN", i};
     if (!nan_only && std::isinf(values[i])) return {values[i] > 0 ? "inf" : "-inf", i};
@@ -43,7 +46,15 @@ NonFinite find_non_finite(const std::vector<real>& values, bool nan_only) {
   return {};
 }
 
-std::string input_shapes(const std::vector<Tensor>& inputs) {
+// The inputs of one op, as recorded: a view of the caller's list (no copy).
+struct Inputs {
+  const Tensor *first, *last;
+  const Tensor* begin() const { return first; }
+  const Tensor* end() const { return last; }
+  std::size_t size() const { return std::size_t(last - first); }
+};
+
+std::string input_shapes(const Inputs& inputs) {
   std::string text;
   for (const Tensor& input : inputs)
     text += (text.empty() ? "" : ", ") + (input.defined() ? to_string(input.shape()) : "none");
@@ -52,12 +63,14 @@ std::string input_shapes(const std::vector<Tensor>& inputs) {
 
 // Forward: NaN is always an anomaly; ±inf is one when the inputs were all finite (an op that
 // only passes on an earlier infinity is not its cause) and the op was not asked for it.
-void check_forward_anomaly(const Tensor& output, const char* op,
-                           const std::vector<Tensor>& inputs, bool infinity_expected) {
+void check_forward_anomaly(const Tensor& output, const char* op, const Inputs& inputs,
+                           bool infinity_expected) {
   bool inputs_finite = true;
   for (const Tensor& input : inputs)
-    if (input.defined() && find_non_finite(input.values(), false).what) inputs_finite = false;
-  const NonFinite bad = find_non_finite(output.values(), infinity_expected || !inputs_finite);
+    if (input.defined() && find_non_finite(input.node_ref().data, false).what)
+      inputs_finite = false;
+  const NonFinite bad =
+      find_non_finite(output.node_ref().data, infinity_expected || !inputs_finite);
   if (!bad.what) return;
   fail(std::string("anomaly: forward of '") + op + "' produced " + bad.what + " at element " +
        std::to_string(bad.index) + " of its output of shape " + to_string(output.shape()) +
@@ -104,23 +117,45 @@ Node::~Node() {
 
 // --- Recording ---
 
-Tensor record(Tensor output, const char* op, std::vector<Tensor> inputs,
-              std::function<void(const Node& self)> backward, Saves saves,
-              bool infinity_expected) {
+namespace {
+
+Tensor record_inputs(Tensor output, const char* op, const Inputs& inputs,
+                     std::function<void(const Node& self)> backward, Saves saves,
+                     bool infinity_expected) {
   if (anomaly_detection_enabled()) check_forward_anomaly(output, op, inputs, infinity_expected);
   if (!grad_enabled()) return output;
+  bool any = false;
+  for (const Tensor& input : inputs) any = any || (input.defined() && input.requires_grad());
+  if (!any) return output;  // no input needs a gradient: no graph
   Node& node = output.node_ref();
+  node.parents.reserve(inputs.size());
   for (const Tensor& input : inputs)
     if (input.defined() && input.requires_grad()) node.parents.push_back(input.node());
-  if (node.parents.empty()) return output;  // no input needs a gradient: no graph
   node.requires_grad = true;
   node.op = op;
   node.backward = std::move(backward);
   if (saves == Saves::nothing) return output;
+  node.saved_versions.reserve(inputs.size() + 1);
   for (const Tensor& input : inputs)
     if (input.defined()) node.saved_versions.emplace_back(input.node(), input.version());
-  node.saved_versions.emplace_back(output.node(), node.version);
+  node.saved_versions.emplace_back(output.node(), output.version());
   return output;
+}
+
+}  // namespace
+
+Tensor record(Tensor output, const char* op, std::initializer_list<Tensor> inputs,
+              std::function<void(const Node& self)> backward, Saves saves,
+              bool infinity_expected) {
+  return record_inputs(std::move(output), op, {inputs.begin(), inputs.end()},
+                       std::move(backward), saves, infinity_expected);
+}
+
+Tensor record(Tensor output, const char* op, const std::vector<Tensor>& inputs,
+              std::function<void(const Node& self)> backward, Saves saves,
+              bool infinity_expected) {
+  return record_inputs(std::move(output), op, {inputs.data(), inputs.data() + inputs.size()},
+                       std::move(backward), saves, infinity_expected);
 }
 
 namespace {
@@ -129,7 +164,10 @@ namespace {
 thread_local const Node* running = nullptr;
 }  // namespace
 
-real* grad_buffer(const Tensor& t) {
+namespace {
+
+// The node of input `t` if the running closure may send it a gradient, else nullptr.
+Node* gradient_target(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return nullptr;
   Node& node = t.node_ref();
   if (running) {
@@ -137,8 +175,24 @@ real* grad_buffer(const Tensor& t) {
     for (const auto& p : running->parents) parent = parent || p.get() == &node;
     if (!parent) return nullptr;  // made requires_grad only after the op ran
   }
-  if (node.grad.empty()) node.grad.assign(node.data.size(), 0);
-  return node.grad.data();
+  return &node;
+}
+
+}  // namespace
+
+real* grad_buffer(const Tensor& t) {
+  Node* node = gradient_target(t);
+  if (!node) return nullptr;
+  if (node->grad.empty()) node->grad = Buffer::zeros(node->data.size());
+  return node->grad.data();
+}
+
+real* grad_buffer(const Tensor& t, bool& assign) {
+  Node* node = gradient_target(t);
+  assign = node && node->grad.empty();
+  if (!node) return nullptr;
+  if (assign) node->grad = Buffer(node->data.size());  // not zero-filled: the caller assigns
+  return node->grad.data();
 }
 
 // --- Autograd on a Tensor ---
@@ -150,7 +204,7 @@ const char* Tensor::op_name() const { return node_ref().op; }
 Tensor& Tensor::requires_grad_(bool requires) {
   if (!is_leaf())
     fail(std::string("requires_grad_: only a leaf's flag can be set; this tensor was made by ") +
-         op_name() + " (use detach() for a leaf copy)");
+         op_name() + " (use detach() for a leaf, detach().clone() for a leaf copy)");
   node_ref().requires_grad = requires;
   return *this;
 }
@@ -158,7 +212,9 @@ Tensor& Tensor::requires_grad_(bool requires) {
 Tensor Tensor::grad() const {
   const Node& node = node_ref();
   if (node.grad.empty()) return Tensor();
-  return make_tensor(node.grad, node.shape);
+  Tensor copy = Tensor::empty(node.shape);
+  std::copy(node.grad.begin(), node.grad.end(), copy.node_ref().data.data());
+  return copy;
 }
 
 const real* Tensor::grad_data() const {
@@ -170,14 +226,11 @@ real* Tensor::mutable_grad_data() {
   return node.grad.empty() ? nullptr : node.grad.data();
 }
 
-void Tensor::zero_grad() {
-  node_ref().grad.clear();
-  node_ref().grad.shrink_to_fit();
-}
+void Tensor::zero_grad() { node_ref().grad.reset(); }
 
 void Tensor::retain_grad() { node_ref().retains_grad = true; }
 
-Tensor Tensor::detach() const { return make_tensor(node_ref().data, shape()); }
+Tensor Tensor::detach() const { return make_view(*this, shape()); }
 
 // --- backward() ---
 
@@ -187,15 +240,23 @@ namespace {
 // explicit stack so a chain of any depth is fine. (Recursion would also work, until a
 // 100,000-op chain overflows the stack.) The order holds owning pointers: releasing a node's
 // parent links during backward must not free a parent that is still to be visited.
+// Each sort marks the nodes it reaches with a number of its own, so "visited?" is one
+// comparison instead of a lookup in a set that allocates per node.
+std::atomic<std::uint64_t> sorts{0};
+
 std::vector<std::shared_ptr<Node>> topological_order(const std::shared_ptr<Node>& root) {
+  const std::uint64_t mark = ++sorts;
   std::vector<std::shared_ptr<Node>> order;
-  std::unordered_set<Node*> visited{root.get()};
+  root->visited_by = mark;
   std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack{{root, 0}};  // next parent
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->parents.size()) {
       std::shared_ptr<Node> parent = node->parents[next++];
-      if (visited.insert(parent.get()).second) stack.push_back({std::move(parent), 0});
+      if (parent->visited_by != mark) {
+        parent->visited_by = mark;
+        stack.push_back({std::move(parent), 0});
+      }
     } else {
       order.push_back(std::move(node));
       stack.pop_back();
@@ -230,24 +291,22 @@ void check_graph_not_freed(const std::vector<std::shared_ptr<Node>>& order) {
 void check_saved_versions(const Node& node) {
   for (const auto& [weak, version] : node.saved_versions) {
     const std::shared_ptr<const Node> saved = weak.lock();
-    if (saved && saved->version != version)
+    if (saved && saved->storage->version != version)
       fail(std::string("backward: a tensor of shape ") + to_string(saved->shape) +
            " that '" + node.op + "' saved for its backward was modified in place after the " +
            "op ran (version " + std::to_string(version) + ", now " +
-           std::to_string(saved->version) + "); compute the graph again after changing it");
+           std::to_string(saved->storage->version) +
+           "); compute the graph again after changing it");
   }
 }
 
 // A non-leaf that retains its gradient still holds the previous call's. Set aside, this call
 // propagates only its own gradient; the earlier one is added back once the node has run.
-using EarlierGrads = std::unordered_map<const Node*, std::vector<real>>;
+using EarlierGrads = std::unordered_map<const Node*, Buffer>;
 EarlierGrads set_aside_retained_grads(const std::vector<std::shared_ptr<Node>>& order) {
   EarlierGrads earlier;
   for (const auto& node : order)
-    if (!node->is_leaf() && !node->grad.empty()) {
-      earlier[node.get()] = std::move(node->grad);
-      node->grad.clear();
-    }
+    if (!node->is_leaf() && !node->grad.empty()) earlier[node.get()] = std::move(node->grad);
   return earlier;
 }
 
@@ -261,10 +320,9 @@ void release_after_use(Node& node, bool retain_graph, EarlierGrads& earlier) {
     node.graph_freed = true;
   }
   if (!node.retains_grad) {
-    node.grad.clear();
-    node.grad.shrink_to_fit();
+    node.grad.reset();
   } else if (auto it = earlier.find(&node); it != earlier.end()) {
-    if (node.grad.empty()) node.grad.assign(it->second.size(), 0);
+    if (node.grad.empty()) node.grad = Buffer::zeros(it->second.size());
     for (std::size_t i = 0; i < node.grad.size(); ++i) node.grad[i] += it->second[i];
   }
 }
@@ -283,6 +341,9 @@ void run_backward(const Node& node) {
 void Tensor::backward(bool retain_graph) const { backward(Tensor(), retain_graph); }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  const bool profiling = profiling_enabled();
+  const auto start = std::chrono::steady_clock::now();
+  double closures_ms = 0;
   check_backward_call(node_ref(), gradient);
   std::vector<std::shared_ptr<Node>> order = topological_order(node_);
   check_graph_not_freed(order);
@@ -300,11 +361,24 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
     if (node->is_leaf()) continue;
     if (!node->grad.empty() && node->backward) {
       check_saved_versions(*node);
-      run_backward(*node);
+      if (profiling) {  // the closure's time and memory, for the profiler's table
+        const auto closure_start = std::chrono::steady_clock::now();
+        const std::uint64_t bytes = allocator_stats().requested_bytes;
+        run_backward(*node);
+        const double ms = std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - closure_start).count();
+        profile_backward(node->op, ms, allocator_stats().requested_bytes - bytes);
+        closures_ms += ms;
+      } else {
+        run_backward(*node);
+      }
       if (anomaly_detection_enabled()) check_backward_anomaly(*node);
     }
     release_after_use(*node, retain_graph, earlier);
   }
+  if (profiling)
+    profile_engine(std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start).count() - closures_ms);
 }
 
 // --- Drawing the graph ---

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "autograd/tensor.h"
@@ -20,6 +21,9 @@ Tensor sub(const Tensor& a, const Tensor& b);  // a + (-b)
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);  // a * b^-1
 Tensor neg(const Tensor& x);
+// The same values in storage of its own: a write to the copy is not seen by x (a view's is).
+// Differentiable, as PyTorch's clone; x.detach().clone() is a leaf copy to change freely.
+Tensor clone(const Tensor& x);
 Tensor pow(const Tensor& x, real exponent);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
@@ -57,8 +61,12 @@ std::vector<std::int64_t> argmax(const Tensor& x, int dim);
 
 // --- ops_matmul.cpp: (..., M, K) @ (..., K, N) -> (..., M, N), batch dims broadcast ---
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x Wᵀ + b: x (..., in), weight (out, in), bias (out) or undefined -> (..., out). What
+// matmul(x, weight.t()) + bias computes, without copying weight transposed.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
-// --- ops_shape.cpp: every result is a fresh contiguous tensor ---
+// --- ops_shape.cpp: every result is contiguous; reshape, unsqueeze, squeeze and slices of one
+// contiguous block are views on x's storage, the others fresh tensors ---
 Tensor reshape(const Tensor& x, const std::vector<long>& shape);  // one size may be -1
 Tensor transpose(const Tensor& x, int dim0, int dim1);
 Tensor permute(const Tensor& x, const std::vector<int>& dims);
@@ -93,5 +101,41 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, rea
 // Zeroes each element with probability p and scales the rest by 1/(1-p) while training;
 // the identity otherwise.
 Tensor dropout(const Tensor& x, real p, bool training, Generator& gen = default_generator());
+
+// --- ops_attention.cpp: multi-head scaled dot-product attention, fused ---
+// Per (batch row b, head h): weights = softmax(q kᵀ · scale, masked keys excluded),
+// out = weights v; q (B, T, D), k and v (B, S, D), D = heads · Dh, each head its own Dh
+// columns, so no split or merge of heads is needed -> out (B, T, D).
+struct AttentionOptions {
+  std::size_t heads = 1;
+  bool causal = false;      // query t attends to keys s <= t only (needs T == S)
+  Tensor key_padding_mask;  // (B, S) of 0/1, 1 marks a key no query attends to; or undefined
+  // Packed rows instead of padded ones: q (Nq, D), k and v (Nk, D) hold only real tokens,
+  // sequence b being rows [query_offsets[b], query_offsets[b + 1]) of q and the same of
+  // key_offsets for k and v (B + 1 offsets each). Nothing is computed for padding; the
+  // weights come out (B, H, T, S) with T and S the longest sequences, zeros elsewhere.
+  std::vector<std::size_t> query_offsets, key_offsets;
+  real scale = 0;           // 0: 1/√Dh
+  // On the weights, after the softmax: zeroes each with probability p and scales the rest by
+  // 1/(1-p), drawing one uniform per weight from *dropout_gen in (B, H, T, S) order, as
+  // dropout() on the weights would. Pass 0 outside training.
+  real dropout = 0;
+  Generator* dropout_gen = nullptr;
+  // If set, receives the weights (B, H, T, S) before dropout, detached and without a copy.
+  Tensor* weights = nullptr;
+  // The edit point, for inference: called for each (batch row, head) with its (T, S) weights,
+  // row-major, after the softmax and before weights · v; it may change them in place. Not
+  // allowed while a graph is recorded (the backward assumes the softmax's weights).
+  std::function<void(std::size_t batch_row, std::size_t head, real* weights, std::size_t T,
+                     std::size_t S)>
+      edit_weights;
+};
+// A query row whose every key is masked is an error naming it (a softmax over nothing).
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const AttentionOptions& options = {});
+// The same attention composed from reshape, permute, matmul, masked_fill, softmax, dropout
+// and matmul: the reference the fused op is tested against, and the one to read first.
+Tensor scaled_dot_product_attention_composed(const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const AttentionOptions& options = {});
 
 }  // namespace crossgrad

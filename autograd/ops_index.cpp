@@ -8,6 +8,7 @@
 
 #include "autograd/broadcast.h"
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -24,6 +25,7 @@ std::optional<std::int64_t> first_out_of_range(const std::vector<std::int64_t>& 
 
 // index_select without the range check: every index is known to be in [0, size of dim d).
 Tensor select_checked(const Tensor& x, std::size_t d, const std::vector<std::int64_t>& index) {
+  const ProfileScope profile("index_select");
   const Lanes s = lanes_along(x.shape(), d);  // x seen as (outer, size, inner)
   Shape shape = x.shape();
   shape[d] = index.size();  // out seen as (outer, index.size(), inner)
@@ -80,6 +82,7 @@ Tensor embedding(const Tensor& weight, const std::vector<std::int64_t>& ids,
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, real value) {
+  const ProfileScope profile("masked_fill");
   // The mask broadcasts to x, never x to the mask: the output must have x's shape.
   const Shape shape = broadcast_shapes(x.shape(), mask.shape(), "masked_fill");
   if (shape != x.shape())

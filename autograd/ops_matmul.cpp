@@ -1,5 +1,6 @@
 // ops_matmul.cpp — matmul: (..., M, K) @ (..., K, N) -> (..., M, N), batch dims broadcast
 // like NumPy. Both operands need at least 2 dims (no 1-d vector promotion: reshape first).
+// And linear(x, w, b) = x wᵀ + b, the layer's product without a transposed copy of w.
 // The arithmetic is in gemm.h; backward calls it with transpose flags (dA = dC·Bᵀ,
 // dB = Aᵀ·dC), never copying a transposed operand. Read next: gemm.h.
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include "autograd/broadcast.h"
 #include "autograd/gemm.h"
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -100,18 +102,20 @@ void batched_products(std::size_t M, std::size_t N, std::size_t K, Operand left,
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  const ProfileScope profile("matmul");
   const MatmulPlan plan = make_plan(a.shape(), b.shape());
   const std::size_t M = plan.M, K = plan.K, N = plan.N, rows = plan.batch * M;
-  std::vector<real> out(numel(plan.out_shape));
+  Tensor c = Tensor::empty(plan.out_shape);  // every element written by the gemms
+  real* out = c.mutable_data();
   if (plan.one_tall_gemm) {  // (batch*M, K) @ (K, N)
-    gemm(false, false, rows, N, K, a.data(), K, b.data(), N, out.data(), N, false);
+    gemm(false, false, rows, N, K, a.data(), K, b.data(), N, out, N, false);
   } else {          // per item (M, K) @ (K, N)
     batched_products(M, N, K, {a.data(), M * K, K, false, &plan.a_item},
-                     {b.data(), K * N, N, false, &plan.b_item}, out.data(), nullptr,
+                     {b.data(), K * N, N, false, &plan.b_item}, out, nullptr,
                      plan.batch, false);
   }
   // C = A B; dA = dC Bᵀ, dB = Aᵀ dC (each summed over the batch items that read it)
-  return record(make_tensor(std::move(out), plan.out_shape), "matmul", {a, b},
+  return record(c, "matmul", {a, b},
                 [a, b, plan](const Node& self) {
     const std::size_t M = plan.M, K = plan.K, N = plan.N, rows = plan.batch * M;
     const real* dc = self.grad.data();
@@ -129,6 +133,41 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (db)  // dB (K, N) += Aᵀ (K, M) · dC (M, N)
       batched_products(K, N, M, {a.data(), M * K, K, true, &plan.a_item}, grad_out, db,
                        &plan.b_item, plan.batch, true);
+  });
+}
+
+// --- linear: x Wᵀ + b in one gemm ---
+// matmul(x, w.t()) + b would copy w transposed, write x wᵀ, then read it again to add b.
+// Here the gemm reads w as it is stored (its transpose flag) and adds b to each sum as it
+// stores it.
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const ProfileScope profile("linear");
+  if (weight.dim() != 2 || x.dim() == 0 || x.shape().back() != weight.shape()[1] ||
+      (bias.defined() && bias.shape() != Shape{weight.shape()[0]}))
+    fail("linear: x " + to_string(x.shape()) + ", weight " + to_string(weight.shape()) +
+         " and bias " + (bias.defined() ? to_string(bias.shape()) : std::string("none")) +
+         " must be (..., in), (out, in) and (out)");
+  const std::size_t in = weight.shape()[1], out = weight.shape()[0];
+  Shape shape = x.shape();
+  shape.back() = out;
+  const std::size_t rows = numel(Shape(shape.begin(), shape.end() - 1));
+  Tensor y = Tensor::empty(shape);
+  // y (rows, out) = x (rows, in) · wᵀ (in, out) + b
+  gemm(false, true, rows, out, in, x.data(), in, weight.data(), in, y.mutable_data(), out, false,
+       bias.defined() ? bias.data() : nullptr);
+  // y = x Wᵀ + b; dx = dy W, dW = dyᵀ x, db = Σ_rows dy
+  return record(y, "linear", {x, weight, bias}, [x, weight, bias, rows, in, out](const Node& self) {
+    const real* dy = self.grad.data();
+    bool assign = false;  // a first gradient: the gemm writes it instead of adding to zeros
+    if (real* dx = grad_buffer(x, assign))  // (rows, out) · (out, in)
+      gemm(false, false, rows, in, out, dy, out, weight.data(), in, dx, in, !assign);
+    if (real* dw = grad_buffer(weight, assign))  // (out, rows) · (rows, in)
+      gemm(true, false, out, in, rows, dy, out, x.data(), in, dw, in, !assign);
+    if (real* db = grad_buffer(bias)) {  // a column sum, row by row: the j loop vectorises
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < out; ++j) db[j] += dy[r * out + j];
+    }
   });
 }
 

@@ -2,13 +2,19 @@
 // dropout. Each could be composed from primitives, but composing is slow (a temporary per
 // step) or unstable (exp overflows), so each hand-writes its backward; the composed reference
 // of each lives in tests/test_ops_nn.cpp beside a test that the two agree. Each backward is
-// derived in docs/derivations.md under the op's name. Read next: gradcheck.h.
+// derived in docs/derivations.md under the op's name. Every op here works row by row (a
+// lane, a sample, a position) and runs its rows on the thread pool; a row is computed by the
+// same arithmetic whichever thread takes it, and sums across rows (a loss, a LayerNorm
+// weight's gradient) run in a fixed order, so the thread count never changes a result.
+// Read next: gradcheck.h.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
+#include "autograd/thread_pool.h"
 
 namespace crossgrad {
 
@@ -20,14 +26,19 @@ using Contiguous = std::integral_constant<std::size_t, 1>;
 // k of a lane at base + k * stride. The last dim (inner == 1) is the fast path: the stride is
 // a compile-time 1, so lanes are contiguous and the loops vectorise. Other dims run the same
 // kernel with stride `inner`, slower for the cache but off the hot path (the model uses -1).
+// Lanes are independent, so they run on the thread pool.
 template <class Kernel>
 void for_each_lane(const Lanes& s, Kernel kernel) {
   if (s.inner == 1) {
-    for (std::size_t o = 0; o < s.outer; ++o) kernel(o * s.size, Contiguous());
+    parallel_rows(s.outer, s.size, [&](std::size_t first, std::size_t last) {
+      for (std::size_t o = first; o < last; ++o) kernel(o * s.size, Contiguous());
+    });
     return;
   }
-  for (std::size_t o = 0; o < s.outer; ++o)
-    for (std::size_t i = 0; i < s.inner; ++i) kernel(o * s.size * s.inner + i, s.inner);
+  parallel_rows(s.outer, s.size * s.inner, [&](std::size_t first, std::size_t last) {
+    for (std::size_t o = first; o < last; ++o)
+      for (std::size_t i = 0; i < s.inner; ++i) kernel(o * s.size * s.inner + i, s.inner);
+  });
 }
 
 // The largest of n strided values; -inf for an all -inf lane. std::max(m, NaN) keeps m, but a
@@ -58,8 +69,10 @@ real log_sum_exp_shifted(const real* x, std::size_t n, Stride stride, real shift
 // makes a fully masked row visible instead of silently attending to nothing.
 
 Tensor softmax(const Tensor& x, int dim) {
+  const ProfileScope profile("softmax");
   const Lanes s = lanes_along(x.shape(), normalize_dim(dim, x.dim(), "softmax"));
-  std::vector<real> out(x.numel());
+  Tensor y = Tensor::empty(x.shape());
+  real* out = y.mutable_data();
   const real* in = x.data();
   for_each_lane(s, [&](std::size_t base, auto stride) {
     const real m = lane_max(in + base, s.size, stride);  // the shift: see log_sum_exp_shifted
@@ -73,7 +86,7 @@ Tensor softmax(const Tensor& x, int dim) {
     for (std::size_t k = 0; k < s.size; ++k) out[base + k * stride] *= inverse;
   });
   // y = e^x / Σe^x along dim; dx = y ⊙ (dy - Σ dy⊙y)
-  return record(make_tensor(std::move(out), x.shape()), "softmax", {x},
+  return record(y, "softmax", {x},
                 [x, s](const Node& self) {
                   real* dx = grad_buffer(x);
                   if (!dx) return;
@@ -92,8 +105,10 @@ Tensor softmax(const Tensor& x, int dim) {
 }
 
 Tensor log_softmax(const Tensor& x, int dim) {
+  const ProfileScope profile("log_softmax");
   const Lanes s = lanes_along(x.shape(), normalize_dim(dim, x.dim(), "log_softmax"));
-  std::vector<real> out(x.numel());
+  Tensor y = Tensor::empty(x.shape());
+  real* out = y.mutable_data();
   const real* in = x.data();
   for_each_lane(s, [&](std::size_t base, auto stride) {
     const real m = lane_max(in + base, s.size, stride);
@@ -103,7 +118,7 @@ Tensor log_softmax(const Tensor& x, int dim) {
       out[base + k * stride] = (in[base + k * stride] - m) - log_total;
   });
   // y = x - log Σe^x along dim; dx = dy - softmax(x) Σ dy, where softmax(x) = e^y
-  return record(make_tensor(std::move(out), x.shape()), "log_softmax", {x},
+  return record(y, "log_softmax", {x},
                 [x, s](const Node& self) {
                   real* dx = grad_buffer(x);
                   if (!dx) return;
@@ -150,24 +165,32 @@ struct RowNormaliser {  // log p_c = (x_c - max) - log_sum for the row's logits 
 };
 
 // Σ over non-ignored rows of Σ_c q_c (-log p_c), in double (a float sum over a large batch
-// would drift); fills each row's normaliser and counts the rows.
+// would drift); fills each row's normaliser and counts the rows. The rows' terms are
+// computed on the thread pool, then added in row order.
 double cross_entropy_sum(const Tensor& logits, const std::vector<std::int64_t>& targets,
                          const CrossEntropyOptions& options, std::vector<RowNormaliser>& norm,
                          std::size_t& valid) {
   const std::size_t classes = logits.shape()[1];
   const double smoothing = options.label_smoothing;
+  std::vector<double> terms(targets.size(), 0.0);
+  parallel_rows(targets.size(), classes, [&](std::size_t first, std::size_t last) {
+    for (std::size_t n = first; n < last; ++n) {
+      if (targets[n] == options.ignore_index) continue;
+      const real* x = logits.data() + n * classes;
+      const real m = lane_max(x, classes, Contiguous());
+      norm[n] = {m, log_sum_exp_shifted(x, classes, Contiguous(), m)};
+      auto neg_log_p = [&](std::size_t c) { return double(norm[n].log_sum - (x[c] - m)); };
+      double smooth = 0;  // Σ_c -log p_c, only when used (PyTorch too: 0 · inf would be NaN)
+      if (smoothing > 0)
+        for (std::size_t c = 0; c < classes; ++c) smooth += neg_log_p(c);
+      const auto target = static_cast<std::size_t>(targets[n]);
+      terms[n] = (1 - smoothing) * neg_log_p(target) + smoothing * smooth / double(classes);
+    }
+  });
   double total = 0;
   for (std::size_t n = 0; n < targets.size(); ++n) {
     if (targets[n] == options.ignore_index) continue;
-    const real* x = logits.data() + n * classes;
-    const real m = lane_max(x, classes, Contiguous());
-    norm[n] = {m, log_sum_exp_shifted(x, classes, Contiguous(), m)};
-    auto neg_log_p = [&](std::size_t c) { return double(norm[n].log_sum - (x[c] - m)); };
-    double smooth = 0;  // Σ_c -log p_c, only when used (PyTorch too: 0 · inf would be NaN)
-    if (smoothing > 0)
-      for (std::size_t c = 0; c < classes; ++c) smooth += neg_log_p(c);
-    const auto target = static_cast<std::size_t>(targets[n]);
-    total += (1 - smoothing) * neg_log_p(target) + smoothing * smooth / double(classes);
+    total += terms[n];
     ++valid;
   }
   return total;
@@ -177,6 +200,7 @@ double cross_entropy_sum(const Tensor& logits, const std::vector<std::int64_t>& 
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& targets,
                      const CrossEntropyOptions& options) {
+  const ProfileScope profile("cross_entropy");
   check_cross_entropy(logits, targets, options);
   const std::size_t classes = logits.shape()[1];  // logits: (N, C)
   std::vector<RowNormaliser> norm(targets.size());  // saved: N pairs instead of N×C probs
@@ -186,22 +210,25 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<std::int64_t>& targ
   const real loss = static_cast<real>(total / static_cast<double>(valid));
   // loss = (1/n_valid) Σ_n Σ_c q_nc (-log p_nc) with q = (1-ε) one_hot(y) + ε/C;
   // dloss/dx_nc = (p_nc - q_nc) / n_valid  (Σ_c q_nc = 1), and 0 for ignored rows
-  return record(make_tensor({loss}, {}), "cross_entropy", {logits},
+  return record(Tensor::scalar(loss), "cross_entropy", {logits},
                 [logits, targets, options, norm, valid, classes](const Node& self) {
                   real* dx = grad_buffer(logits);  // zeros even when no target counts
                   if (!dx || valid == 0) return;
                   const real scale = self.grad[0] / static_cast<real>(valid);
                   const real eps = options.label_smoothing;
-                  for (std::size_t n = 0; n < targets.size(); ++n) {
-                    if (targets[n] == options.ignore_index) continue;
-                    const real* x = logits.data() + n * classes;
-                    for (std::size_t c = 0; c < classes; ++c) {
-                      const real p = std::exp((x[c] - norm[n].max) - norm[n].log_sum);
-                      const real q = eps / static_cast<real>(classes) +
-                                     (c == static_cast<std::size_t>(targets[n]) ? 1 - eps : 0);
-                      dx[n * classes + c] += scale * (p - q);
+                  parallel_rows(targets.size(), classes, [&](std::size_t first,
+                                                             std::size_t last) {
+                    for (std::size_t n = first; n < last; ++n) {
+                      if (targets[n] == options.ignore_index) continue;
+                      const real* x = logits.data() + n * classes;
+                      for (std::size_t c = 0; c < classes; ++c) {
+                        const real p = std::exp((x[c] - norm[n].max) - norm[n].log_sum);
+                        const real q = eps / static_cast<real>(classes) +
+                                       (c == static_cast<std::size_t>(targets[n]) ? 1 - eps : 0);
+                        dx[n * classes + c] += scale * (p - q);
+                      }
                     }
-                  }
+                  });
                 });
 }
 
@@ -220,10 +247,11 @@ void check_layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   if (!(eps >= 0)) fail("layer_norm: eps must be >= 0, got " + std::to_string(eps));
 }
 
-// Normalises each row of D features: out = x̂ w + b with x̂ = (x - μ) rstd, saving μ and rstd.
-void layer_norm_rows(const real* x, const real* w, const real* b, real eps, std::size_t rows,
-                     std::size_t features, real* out, real* mean, real* rstd) {
-  for (std::size_t r = 0; r < rows; ++r) {
+// Normalises rows [first, last) of D features: out = x̂ w + b with x̂ = (x - μ) rstd, saving
+// μ and rstd.
+void layer_norm_rows(const real* x, const real* w, const real* b, real eps, std::size_t first,
+                     std::size_t last, std::size_t features, real* out, real* mean, real* rstd) {
+  for (std::size_t r = first; r < last; ++r) {
     const real* row = x + r * features;
     real sum = 0, squares = 0;
     for (std::size_t d = 0; d < features; ++d) sum += row[d];
@@ -240,62 +268,102 @@ void layer_norm_rows(const real* x, const real* w, const real* b, real eps, std:
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, real eps) {
+  const ProfileScope profile("layer_norm");
   check_layer_norm(x, weight, bias, eps);
   const Lanes s = lanes_along(x.shape(), x.dim() - 1);  // x: (rows, D) with rows = s.outer
   const std::size_t rows = s.outer, features = s.size;
-  std::vector<real> out(x.numel()), mean(rows), rstd(rows);  // mean, rstd saved for backward
-  layer_norm_rows(x.data(), weight.defined() ? weight.data() : nullptr,
-                  bias.defined() ? bias.data() : nullptr, eps, rows, features, out.data(),
-                  mean.data(), rstd.data());
+  Tensor y = Tensor::empty(x.shape());
+  Tensor stats = Tensor::empty({2, rows});  // μ and rstd of each row, saved for backward
+  real* out = y.mutable_data();
+  real* mean = stats.mutable_data();
+  real* rstd = mean + rows;
+  const real* w = weight.defined() ? weight.data() : nullptr;
+  const real* b = bias.defined() ? bias.data() : nullptr;
+  parallel_rows(rows, features, [&](std::size_t first, std::size_t last) {
+    layer_norm_rows(x.data(), w, b, eps, first, last, features, out, mean, rstd);
+  });
   // y = x̂ w + b, x̂ = (x - μ) rstd; dx̂ = dy w; dx = rstd (dx̂ - mean(dx̂) - x̂ mean(dx̂ x̂));
   // dw = Σ_rows dy x̂; db = Σ_rows dy
-  return record(make_tensor(std::move(out), x.shape()), "layer_norm", {x, weight, bias},
-                [x, weight, bias, mean, rstd, rows, features](const Node& self) {
-                  real* dx = grad_buffer(x);
+  return record(y, "layer_norm", {x, weight, bias},
+                [x, weight, bias, stats, rows, features](const Node& self) {
+                  const real* mean = stats.data();
+                  const real* rstd = mean + rows;
+                  bool assign = false;  // dx's first gradient: written, not added
+                  real* dx = grad_buffer(x, assign);
                   real* dw = grad_buffer(weight);
                   real* db = grad_buffer(bias);
                   const real* w = weight.defined() ? weight.data() : nullptr;
+                  const real* dy = self.grad.data();
+                  const real* px = x.data();
                   const auto n = static_cast<real>(features);
-                  for (std::size_t r = 0; r < rows; ++r) {
-                    const real* row = x.data() + r * features;
-                    const real* dy = self.grad.data() + r * features;
-                    auto x_hat = [&](std::size_t d) { return (row[d] - mean[r]) * rstd[r]; };
-                    real mean_dx_hat = 0, mean_dx_hat_x_hat = 0;
-                    for (std::size_t d = 0; d < features; ++d) {
-                      const real dx_hat = dy[d] * (w ? w[d] : 1);
-                      mean_dx_hat += dx_hat / n;
-                      mean_dx_hat_x_hat += dx_hat * x_hat(d) / n;
-                      if (dw) dw[d] += dy[d] * x_hat(d);
-                      if (db) db[d] += dy[d];
+                  if (dx) parallel_rows(rows, 2 * features, [&](std::size_t first,
+                                                               std::size_t last) {
+                    for (std::size_t r = first; r < last; ++r) {
+                      const real* row = px + r * features;
+                      const real* g = dy + r * features;
+                      const real mu = mean[r], rs = rstd[r];
+                      real sum_dx_hat = 0, sum_dx_hat_x_hat = 0;
+                      for (std::size_t d = 0; d < features; ++d) {
+                        const real dx_hat = g[d] * (w ? w[d] : 1);
+                        sum_dx_hat += dx_hat;
+                        sum_dx_hat_x_hat += dx_hat * ((row[d] - mu) * rs);
+                      }
+                      const real mean_dx_hat = sum_dx_hat / n;
+                      const real mean_dx_hat_x_hat = sum_dx_hat_x_hat / n;
+                      real* dx_row = dx + r * features;
+                      for (std::size_t d = 0; d < features; ++d) {
+                        const real value = rs * (g[d] * (w ? w[d] : 1) - mean_dx_hat -
+                                                 (row[d] - mu) * rs * mean_dx_hat_x_hat);
+                        dx_row[d] = assign ? value : dx_row[d] + value;
+                      }
                     }
-                    if (!dx) continue;
-                    for (std::size_t d = 0; d < features; ++d)
-                      dx[r * features + d] += rstd[r] * (dy[d] * (w ? w[d] : 1) - mean_dx_hat -
-                                                         x_hat(d) * mean_dx_hat_x_hat);
-                  }
+                  });
+                  // Sums over rows: split by features, each feature summing its rows in order.
+                  if (dw) parallel_rows(features, rows, [&](std::size_t first, std::size_t last) {
+                    for (std::size_t r = 0; r < rows; ++r) {
+                      const real* row = px + r * features;
+                      const real* g = dy + r * features;
+                      const real mu = mean[r], rs = rstd[r];
+                      for (std::size_t d = first; d < last; ++d)
+                        dw[d] += g[d] * ((row[d] - mu) * rs);
+                    }
+                  });
+                  if (db) parallel_rows(features, rows, [&](std::size_t first, std::size_t last) {
+                    for (std::size_t r = 0; r < rows; ++r)
+                      for (std::size_t d = first; d < last; ++d) db[d] += dy[r * features + d];
+                  });
                 });
 }
 
 // --- dropout ---
 
 Tensor dropout(const Tensor& x, real p, bool training, Generator& gen) {
+  const ProfileScope profile("dropout");
   if (!(p >= 0 && p <= 1))
     fail("dropout: probability p must be in [0, 1], got " + std::to_string(p));
   if (!training || p == 0) return x;  // the identity: x itself, so its gradient passes as is
   // p == 1 drops everything: zeros and no draws, as in PyTorch (1/(1-p) would be infinite).
   // Otherwise one uniform draw per element, in order, so a seeded gen gives the same mask.
+  // The draws stay on this thread and in order; only applying the mask runs in parallel.
   const real scale = p == 1 ? 0 : 1 / (1 - p);
-  std::vector<real> mask(x.numel(), 0), out(x.numel());
-  for (std::size_t i = 0; i < mask.size(); ++i) {
-    if (p < 1 && gen.uniform() >= p) mask[i] = scale;  // kept with probability 1 - p
-    out[i] = x.data()[i] * mask[i];
-  }
+  Tensor mask = Tensor::empty(x.shape());
+  real* m = mask.mutable_data();
+  for (std::size_t i = 0; i < x.numel(); ++i)
+    m[i] = p < 1 && gen.uniform() >= p ? scale : 0;  // kept with probability 1 - p
+  Tensor y = Tensor::empty(x.shape());
+  real* out = y.mutable_data();
+  parallel_rows(x.numel(), 1, [&](std::size_t first, std::size_t last) {
+    for (std::size_t i = first; i < last; ++i) out[i] = x.data()[i] * m[i];
+  });
   // y = x ⊙ m with m_i ∈ {0, 1/(1-p)}; dx = dy ⊙ m
-  return record(make_tensor(std::move(out), x.shape()), "dropout", {x},
+  return record(y, "dropout", {x},
                 [x, mask](const Node& self) {
                   real* dx = grad_buffer(x);
                   if (!dx) return;
-                  for (std::size_t i = 0; i < mask.size(); ++i) dx[i] += self.grad[i] * mask[i];
+                  const real* m = mask.data();
+                  parallel_rows(mask.numel(), 1, [&](std::size_t first, std::size_t last) {
+                    for (std::size_t i = first; i < last; ++i) dx[i] += self.grad[i] * m[i];
+                  });
                 },
                 Saves::nothing);
 }

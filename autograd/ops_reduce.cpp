@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -49,9 +50,11 @@ void require_elements(const Tensor& x, std::size_t size, const char* op, const s
 // --- sum ---
 
 Tensor sum(const Tensor& x) {
+  const ProfileScope profile("sum");
   // Accumulated in double so a float32 sum of many elements keeps its digits.
   double total = 0;
-  for (real v : x.values()) total += v;
+  const real* in = x.data();
+  for (std::size_t i = 0; i < x.numel(); ++i) total += in[i];
   // y = Σ x; dy/dx = 1
   return record(Tensor::scalar(real(total)), "sum", {x}, [x](const Node& self) {
     real* dx = grad_buffer(x);
@@ -61,6 +64,7 @@ Tensor sum(const Tensor& x) {
 }
 
 Tensor sum(const Tensor& x, int dim, bool keepdim) {
+  const ProfileScope profile("sum");
   const std::size_t d = normalize_dim(dim, x.dim(), "sum");
   const Lanes s = lanes_along(x.shape(), d);
   std::vector<double> total(s.outer * s.inner, 0.0);  // (outer, inner)
@@ -98,6 +102,7 @@ Tensor mean(const Tensor& x, int dim, bool keepdim) {
 // returns; its max() over everything instead splits the gradient evenly among the ties.
 
 Tensor max(const Tensor& x) {
+  const ProfileScope profile("max");
   require_elements(x, x.numel(), "max", "all elements");
   const std::size_t best = first_max_indices(x.data(), {1, x.numel(), 1})[0];
   // y = max x; dy/dx = 1 at the first maximum, 0 elsewhere
@@ -107,6 +112,7 @@ Tensor max(const Tensor& x) {
 }
 
 Tensor max(const Tensor& x, int dim, bool keepdim) {
+  const ProfileScope profile("max");
   const std::size_t d = normalize_dim(dim, x.dim(), "max");
   const Lanes s = lanes_along(x.shape(), d);
   require_elements(x, s.size, "max", "dim " + std::to_string(dim));

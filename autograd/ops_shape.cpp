@@ -1,12 +1,14 @@
 // ops_shape.cpp — ops that move elements without changing them: reshape, unsqueeze, squeeze,
-// transpose, permute, expand, slice, concat and split. Every result is a fresh contiguous
-// tensor (no views, so nothing aliases); the price is one copy per op, so the copies are
-// cache-friendly: permute runs in every attention step ((B,T,H,Dh) -> (B,H,T,Dh)).
-// Read next: ops_index.cpp.
+// transpose, permute, expand, slice, concat and split. Every tensor is contiguous, so a
+// result that reads its input's elements in order — reshape, unsqueeze, squeeze, and a slice
+// that keeps one contiguous block (along dim 0, or with nothing outside it) — is a view: it
+// shares the input's storage and copies nothing. The others (permute, transpose, expand,
+// other slices, concat) make fresh tensors with cache-friendly copies. Read next: ops_index.cpp.
 #include <algorithm>
 #include <string>
 
 #include "autograd/ops.h"
+#include "autograd/profiler.h"
 
 namespace crossgrad {
 
@@ -85,13 +87,13 @@ void copy_strided_into(const real* in, const Shape& out_shape, const std::vector
 // y = x read through in_strides (a permutation, or 0 along broadcast dims), as a new tensor.
 Tensor copy_strided(const Tensor& x, const Shape& out_shape,
                     const std::vector<std::size_t>& in_strides) {
-  std::vector<real> out(numel(out_shape));
-  copy_strided_into<false>(x.data(), out_shape, in_strides, out.data());
-  return make_tensor(std::move(out), out_shape);
+  Tensor out = Tensor::empty(out_shape);
+  copy_strided_into<false>(x.data(), out_shape, in_strides, out.mutable_data());
+  return out;
 }
 
 // dx[through in_strides] += dy: expand's backward, summing dy where a stride is 0.
-void scatter_add(const std::vector<real>& dy, const Shape& out_shape,
+void scatter_add(const real* dy, const Shape& out_shape,
                  const std::vector<std::size_t>& in_strides, real* dx) {
   for_each_run(out_shape, in_strides, [&](std::size_t o, std::size_t i, std::size_t n,
                                           std::size_t step) {
@@ -99,17 +101,21 @@ void scatter_add(const std::vector<real>& dy, const Shape& out_shape,
   });
 }
 
-// x's values under a new shape of the same size. y = x; dx = dy, element for element.
+// x's values under a new shape of the same size: a view. y = x; dx = dy, element for element.
 Tensor with_shape(const Tensor& x, const Shape& shape, const char* op) {
-  return record(make_tensor(x.values(), shape), op, {x}, [x](const Node& self) {
-    real* dx = grad_buffer(x);
+  const ProfileScope profile(op);
+  return record(make_view(x, shape), op, {x}, [x](const Node& self) {
+    bool assign = false;
+    real* dx = grad_buffer(x, assign);
     if (!dx) return;
-    for (std::size_t i = 0; i < self.grad.size(); ++i) dx[i] += self.grad[i];
+    if (assign) std::copy(self.grad.begin(), self.grad.end(), dx);
+    else for (std::size_t i = 0; i < self.grad.size(); ++i) dx[i] += self.grad[i];
   }, Saves::nothing);
 }
 
 // y = x with its dims reordered: y's dim d is x's dim perm[d].
 Tensor permuted(const Tensor& x, const std::vector<std::size_t>& perm, const char* op) {
+  const ProfileScope profile(op);
   const std::vector<std::size_t> x_strides = strides_of(x.shape());
   Shape out_shape(perm.size());
   std::vector<std::size_t> in_strides(perm.size());
@@ -203,6 +209,7 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
 // --- Broadcasting ---
 
 Tensor expand(const Tensor& x, const Shape& shape) {
+  const ProfileScope profile("expand");
   const Shape& from = x.shape();
   // Sizes align from the right; each of x's must equal the target's or be 1.
   bool fits = from.size() <= shape.size();
@@ -214,13 +221,15 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   // y = x repeated along broadcast dims; dx = dy summed over them
   return record(copy_strided(x, shape, in_strides), "expand", {x},
                 [x, in_strides](const Node& self) {
-                  if (real* dx = grad_buffer(x)) scatter_add(self.grad, self.shape, in_strides, dx);
+                  if (real* dx = grad_buffer(x))
+                    scatter_add(self.grad.data(), self.shape, in_strides, dx);
                 }, Saves::nothing);
 }
 
 // --- Pieces along one dim: x seen as (outer, size, inner) ---
 
 Tensor slice(const Tensor& x, int dim, std::size_t start, std::size_t end) {
+  const ProfileScope profile("slice");
   const std::size_t d = normalize_dim(dim, x.dim(), "slice");
   const Lanes s = lanes_along(x.shape(), d);
   if (start > end || end > s.size)
@@ -230,12 +239,17 @@ Tensor slice(const Tensor& x, int dim, std::size_t start, std::size_t end) {
   Shape shape = x.shape();
   shape[d] = end - start;
   const std::size_t block = shape[d] * s.inner;  // elements kept per outer index
-  std::vector<real> out(s.outer * block);
-  for (std::size_t o = 0; o < s.outer; ++o) {
-    const real* from = x.data() + (o * s.size + start) * s.inner;
-    std::copy(from, from + block, out.data() + o * block);
+  Tensor y;
+  if (s.outer == 1) {  // one block (a slice along dim 0, or with nothing outside it): a view
+    y = make_view(x, shape, start * s.inner);
+  } else {
+    y = Tensor::empty(shape);
+    real* out = y.mutable_data();
+    for (std::size_t o = 0; o < s.outer; ++o) {
+      const real* from = x.data() + (o * s.size + start) * s.inner;
+      std::copy(from, from + block, out + o * block);
+    }
   }
-  Tensor y = make_tensor(std::move(out), shape);
   // y[o, k, i] = x[o, start + k, i]; dx[o, start + k, i] += dy[o, k, i]
   return record(y, "slice", {x}, [x, s, start, block](const Node& self) {
     real* dx = grad_buffer(x);
@@ -248,6 +262,7 @@ Tensor slice(const Tensor& x, int dim, std::size_t start, std::size_t end) {
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int dim) {
+  const ProfileScope profile("concat");
   if (xs.empty()) fail("concat: needs at least one tensor, got none");
   for (std::size_t k = 0; k < xs.size(); ++k)
     if (!xs[k].defined()) fail("concat: tensor " + std::to_string(k) + " is undefined");
@@ -264,16 +279,17 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
   }
   for (const Tensor& x : xs) shape[d] += x.shape()[d];
   const Lanes s = lanes_along(shape, d);
-  std::vector<real> out(numel(shape));
+  Tensor y = Tensor::empty(shape);
+  real* out = y.mutable_data();
   // For each outer index, the pieces' blocks follow one another: (outer, [x0 | x1 | ...], inner).
   for (std::size_t o = 0, at = 0; o < s.outer; ++o)
     for (const Tensor& x : xs) {
       const std::size_t block = x.shape()[d] * s.inner;
-      std::copy(x.data() + o * block, x.data() + (o + 1) * block, out.data() + at);
+      std::copy(x.data() + o * block, x.data() + (o + 1) * block, out + at);
       at += block;
     }
   // y = [x0 | x1 | ...] along dim; each dx_k is its own block of dy
-  return record(make_tensor(std::move(out), shape), "concat", xs, [xs, d, s](const Node& self) {
+  return record(y, "concat", xs, [xs, d, s](const Node& self) {
     for (std::size_t o = 0, at = 0; o < s.outer; ++o)
       for (const Tensor& x : xs) {
         const std::size_t block = x.shape()[d] * s.inner;

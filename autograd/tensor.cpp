@@ -2,6 +2,7 @@
 // The graph and backward() live in graph.cpp; ops live in the ops_*.cpp files.
 #include "autograd/tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ostream>
@@ -9,17 +10,51 @@
 
 namespace crossgrad {
 
-Tensor make_tensor(std::vector<real> data, const Shape& shape) {
-  auto node = std::make_shared<Node>();
+namespace {
+
+// A leaf of `shape` over `storage`, its values starting at element `offset`. Nodes and
+// storages come from the caching allocator too: a step makes a few hundred of each.
+Tensor leaf_on(std::shared_ptr<Storage> storage, const Shape& shape, std::size_t offset) {
+  auto node = std::allocate_shared<Node>(CachingAllocator<Node>());
   node->shape = shape;
-  node->data = std::move(data);
+  node->data = Span(storage->buffer.data() + offset, crossgrad::numel(shape));
+  node->storage = std::move(storage);
   return Tensor(std::move(node));
+}
+
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape) {
+  auto storage = std::allocate_shared<Storage>(CachingAllocator<Storage>());
+  storage->buffer = Buffer(crossgrad::numel(shape));
+  return leaf_on(std::move(storage), shape, 0);
+}
+
+Tensor make_tensor(std::vector<real> data, const Shape& shape) {
+  if (data.size() != crossgrad::numel(shape))
+    fail("make_tensor: " + std::to_string(data.size()) + " values for shape " +
+         crossgrad::to_string(shape) + " of " + std::to_string(crossgrad::numel(shape)) +
+         " elements");
+  Tensor t = Tensor::empty(shape);
+  std::copy(data.begin(), data.end(), t.node_ref().data.data());
+  return t;
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, std::size_t offset) {
+  const Node& node = base.node_ref();
+  if (offset + crossgrad::numel(shape) > node.data.size())
+    fail("make_view: a view of shape " + crossgrad::to_string(shape) + " at offset " +
+         std::to_string(offset) + " does not fit in a tensor of " +
+         std::to_string(node.data.size()) + " elements");
+  const std::size_t base_offset = std::size_t(node.data.data() - node.storage->buffer.data());
+  return leaf_on(node.storage, shape, base_offset + offset);
 }
 
 // --- Factories ---
 
 Tensor Tensor::full(const Shape& shape, real value, bool requires_grad) {
-  Tensor t = make_tensor(std::vector<real>(crossgrad::numel(shape), value), shape);
+  Tensor t = empty(shape);
+  std::fill(t.node_->data.begin(), t.node_->data.end(), value);
   t.node_->requires_grad = requires_grad;
   return t;
 }
@@ -78,29 +113,27 @@ Tensor Tensor::uniform(const Shape& shape, real low, real high, Generator& gen,
 
 // --- Shape and data ---
 
-Node& Tensor::node_ref() const {
-  if (!node_) fail("Tensor: this tensor is undefined (default-constructed or a missing grad)");
-  return *node_;
+void Tensor::fail_undefined() {
+  fail("Tensor: this tensor is undefined (default-constructed or a missing grad)");
 }
-const Shape& Tensor::shape() const { return node_ref().shape; }
-std::size_t Tensor::numel() const { return node_ref().data.size(); }
 std::size_t Tensor::size(int dim) const {
   return shape()[normalize_dim(dim, this->dim(), "size")];
 }
-const real* Tensor::data() const { return node_ref().data.data(); }
 real* Tensor::mutable_data() {
   Node& node = node_ref();
-  ++node.version;
+  ++node.storage->version;
   return node.data.data();
 }
-std::uint64_t Tensor::version() const { return node_ref().version; }
+std::uint64_t Tensor::version() const { return node_ref().storage->version; }
 Tensor& Tensor::set_label(std::string label) {
   node_ref().label = std::move(label);
   return *this;
 }
 const std::string& Tensor::label() const { return node_ref().label; }
-const std::vector<real>& Tensor::values() const& { return node_ref().data; }
-std::vector<real> Tensor::values() && { return node_ref().data; }
+std::vector<real> Tensor::values() const {
+  const Span& data = node_ref().data;
+  return std::vector<real>(data.begin(), data.end());
+}
 
 real Tensor::item() const {
   if (numel() != 1)
@@ -149,7 +182,7 @@ void print_block(std::ostream& out, const Tensor& t, std::size_t dim, std::size_
     }
     if (dim + 1 == shape.size()) {
       char buffer[32];
-      std::snprintf(buffer, sizeof buffer, "%.4f", double(t.values()[offset + i]));
+      std::snprintf(buffer, sizeof buffer, "%.4f", double(t.data()[offset + i]));
       out << buffer;
     } else {
       print_block(out, t, dim + 1, offset + i * strides[dim], summarise, indent + 1);
@@ -170,7 +203,7 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t) {
   out << "tensor(";
   if (t.dim() == 0) {
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.4f", double(t.values()[0]));
+    std::snprintf(buffer, sizeof buffer, "%.4f", double(t.data()[0]));
     out << buffer;
   } else if (t.numel() == 0) {
     out << "[], size=" << to_string(t.shape());

@@ -1,32 +1,44 @@
 // tensor.h — the Tensor: an N-d array of `real` that remembers how it was made.
-// A Tensor is a cheap handle (a shared pointer) to a Node: contiguous row-major data, a
-// shape, a gradient buffer, and — for a tensor produced by an op — the op's name, its
-// parents and a closure that turns this node's gradient into gradients of its parents.
+// A Tensor is a cheap handle (a shared pointer) to a Node: a shape, contiguous row-major
+// values inside a Storage that views of it share, a gradient buffer, and — for a tensor
+// produced by an op — the op's name, its parents and a closure that turns this node's
+// gradient into gradients of its parents.
 // Read next: graph.cpp (backward), then ops.h (the table of contents of every op).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "autograd/allocator.h"
 #include "autograd/random.h"
 #include "autograd/shape.h"
 
 namespace crossgrad {
 
+// The memory that values live in. A tensor and its views — reshape, unsqueeze, squeeze,
+// detach and contiguous slices, which copy nothing — share one Storage, each at its own
+// offset, so a write through any of them is a write to all of them.
+struct Storage {
+  Buffer buffer;
+  // Bumped by every write through Tensor::mutable_data() or set() of any tensor on this
+  // storage. An op records the versions of the tensors its backward reads; backward()
+  // refuses to use a changed one, whichever view the write went through.
+  std::uint64_t version = 0;
+};
+
 struct Node {
   Shape shape;
-  std::vector<real> data;  // numel(shape) values, row-major
-  std::vector<real> grad;  // empty until a gradient arrives, then the same size as data
+  std::shared_ptr<Storage> storage;  // shared with this tensor's views
+  Span data;    // numel(shape) values, row-major, inside storage->buffer
+  Buffer grad;  // empty until a gradient arrives, then the same size as data
   bool requires_grad = false;
   bool retains_grad = false;  // keep the gradient of a non-leaf after backward
   std::string label;          // an optional name ("a", "loss") that to_dot shows
-  // Bumped by every write through Tensor::mutable_data() or set(). An op records the
-  // versions of the tensors its backward reads; backward() refuses to use a changed one.
-  std::uint64_t version = 0;
 
   // The graph. A leaf (made by a factory or by the user) has op == nullptr.
   const char* op = nullptr;
@@ -36,10 +48,11 @@ struct Node {
   // into the parents' grads. It may capture inputs and saved values, never its own node,
   // so the graph has no reference cycles.
   std::function<void(const Node& self)> backward;
-  // The inputs (and this output) with their versions when the op ran, checked before
-  // `backward` reads them. Weak: the closure, not this list, keeps what it needs alive.
+  // The inputs (and this output) with their storages' versions when the op ran, checked
+  // before `backward` reads them. Weak: the closure, not this list, keeps what it needs alive.
   std::vector<std::pair<std::weak_ptr<const Node>, std::uint64_t>> saved_versions;
   bool graph_freed = false;  // backward ran without retain_graph; saved buffers are gone
+  std::uint64_t visited_by = 0;  // the last topological sort (graph.cpp) that reached it
 
   Node() = default;
   Node(const Node&) = delete;
@@ -61,6 +74,8 @@ class Tensor {
   static Tensor arange(real end);                                // 0, 1, ..., < end
   static Tensor arange(real start, real end, real step = 1);
   static Tensor from(std::vector<real> values, const Shape& shape, bool requires_grad = false);
+  // Uninitialised values, for an output whose every element is about to be written.
+  static Tensor empty(const Shape& shape);
   static Tensor randn(const Shape& shape, Generator& gen = default_generator(),
                       bool requires_grad = false);
   static Tensor uniform(const Shape& shape, real low, real high,
@@ -68,22 +83,20 @@ class Tensor {
 
   // Shape and data.
   bool defined() const { return node_ != nullptr; }
-  const Shape& shape() const;
+  const Shape& shape() const { return node_ref().shape; }
   std::size_t dim() const { return shape().size(); }
   std::size_t size(int dim) const;  // negative dims count from the end
-  std::size_t numel() const;
-  const real* data() const;
+  std::size_t numel() const { return node_ref().data.size(); }
+  const real* data() const { return node_ref().data.data(); }
   // For writing in place (initialisers, optimizers, your own kernels). Every call bumps the
-  // tensor's version, so a backward that saved this tensor's old values refuses to run
-  // instead of silently using the new ones.
+  // version of the tensor's storage, so a backward that saved this tensor's old values (or
+  // a view's) refuses to run instead of silently using the new ones.
   real* mutable_data();
-  // The values, by reference; on a temporary (x.grad().values()) a copy, so it cannot dangle.
-  const std::vector<real>& values() const&;
-  std::vector<real> values() &&;
+  std::vector<real> values() const;  // a copy of the values, row-major
   real item() const;                                  // the value of a one-element tensor
   real at(const std::vector<std::size_t>& index) const;  // bounds-checked element access
   void set(const std::vector<std::size_t>& index, real value);  // a write: bumps the version
-  std::uint64_t version() const;
+  std::uint64_t version() const;  // the storage's: views see each other's writes
   // A name for pictures and messages: to_dot draws it in the tensor's box.
   Tensor& set_label(std::string label);
   const std::string& label() const;
@@ -96,7 +109,10 @@ class Tensor {
   // The accumulated gradient in place, for optimizers and clipping: nullptr if none yet.
   const real* grad_data() const;
   real* mutable_grad_data();
-  Tensor detach() const;  // same values, a new leaf that does not require grad
+  // A new leaf that does not require grad, sharing this tensor's storage (no copy, as in
+  // PyTorch): a write through either is seen by both.
+  Tensor detach() const;
+  Tensor clone() const;  // a copy in storage of its own (ops.h)
   void retain_grad();     // keep this non-leaf's gradient after backward
   bool is_leaf() const;
   const char* op_name() const;  // "matmul", or nullptr for a leaf
@@ -135,9 +151,13 @@ class Tensor {
   Tensor masked_fill(const Tensor& mask, real value) const;
 
   std::shared_ptr<Node> node() const { return node_; }
-  Node& node_ref() const;  // throws on an undefined tensor
+  Node& node_ref() const {  // throws on an undefined tensor
+    if (!node_) fail_undefined();
+    return *node_;
+  }
 
  private:
+  [[noreturn]] static void fail_undefined();
   std::shared_ptr<Node> node_;
 };
 
@@ -159,8 +179,12 @@ class NoGradGuard {
 bool grad_enabled();
 
 // --- For op authors (see ops_elementwise.cpp for the pattern) ---
-// A new leaf holding `data` with `shape`.
+// A new leaf holding `data` with `shape` (Tensor::empty(shape) when the op writes every
+// element itself: no vector, no copy).
 Tensor make_tensor(std::vector<real> data, const Shape& shape);
+// A new leaf of `shape` whose values are base's from element `offset` on, sharing base's
+// storage: what reshape, detach and contiguous slices return (before recording their op).
+Tensor make_view(const Tensor& base, const Shape& shape, std::size_t offset = 0);
 // What an op's backward reads besides its output's gradient: the values of its inputs and
 // output (mul, exp, matmul, ...), or nothing (add, sum, reshape, slice: linear ops). Only
 // saved values are version-checked, so an error names the op that would read a changed one.
@@ -172,13 +196,20 @@ enum class Saves { values, nothing };
 // Under DetectAnomalyGuard, an output holding NaN, or ±inf computed from finite inputs,
 // throws here; `infinity_expected` allows ±inf (masked_fill's -inf is its purpose).
 // Returns `output` for convenience.
-Tensor record(Tensor output, const char* op, std::vector<Tensor> inputs,
+Tensor record(Tensor output, const char* op, std::initializer_list<Tensor> inputs,
+              std::function<void(const Node& self)> backward, Saves saves = Saves::values,
+              bool infinity_expected = false);
+Tensor record(Tensor output, const char* op, const std::vector<Tensor>& inputs,
               std::function<void(const Node& self)> backward, Saves saves = Saves::values,
               bool infinity_expected = false);
 // Inside a backward closure: the gradient buffer of input `t` (zero-filled on first use), or
 // nullptr when `t` gets no gradient (it did not require grad when the op ran, or no longer
 // does). Every closure checks for nullptr before writing.
 real* grad_buffer(const Tensor& t);
+// The same for a closure that writes every element of the gradient: when this is the
+// input's first gradient, `assign` comes back true and the buffer is not zero-filled, so
+// the closure must assign (=) every element rather than add (+=). Saves a pass over memory.
+real* grad_buffer(const Tensor& t, bool& assign);
 
 // While a DetectAnomalyGuard lives, the first op whose forward output or backward gradient
 // holds NaN or ±inf throws an Error naming the op, its input shapes and the direction (like

@@ -5,6 +5,8 @@
 namespace crossgrad {
 
 Tensor Tensor::matmul(const Tensor& other) const { return crossgrad::matmul(*this, other); }
+Tensor Tensor::clone() const { return crossgrad::clone(*this); }
+
 Tensor Tensor::t() const {
   if (dim() != 2) fail("t: expects a 2-d tensor, got shape " + crossgrad::to_string(shape()));
   return crossgrad::transpose(*this, 0, 1);

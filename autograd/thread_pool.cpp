@@ -61,7 +61,7 @@ class Workers {
 
   // Runs task(c) for every c in [0, chunks): chunk 0 on the caller, chunk w on worker w.
   // chunks <= size() + 1; `task` must not throw.
-  void run(std::size_t chunks, const std::function<void(std::size_t)>& task) {
+  void run(std::size_t chunks, FunctionRef<void(std::size_t)> task) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       task_ = &task;
@@ -88,7 +88,7 @@ class Workers {
       if (stopping_) return;
       seen = generation_;
       if (chunk >= chunks_) continue;  // this job has fewer chunks than threads
-      const std::function<void(std::size_t)>* task = task_;
+      const FunctionRef<void(std::size_t)>* task = task_;
       lock.unlock();
       (*task)(chunk);
       if (--pending_ == 0) {
@@ -101,7 +101,7 @@ class Workers {
   std::vector<std::thread> threads_;
   std::mutex mutex_;  // guards task_ and chunks_; the atomics change under it too
   std::condition_variable wake_, done_;
-  const std::function<void(std::size_t)>* task_ = nullptr;
+  const FunctionRef<void(std::size_t)>* task_ = nullptr;
   std::size_t chunks_ = 0;
   std::atomic<std::size_t> pending_{0};       // worker chunks of the current job not done
   std::atomic<std::uint64_t> generation_{0};  // bumped for every job: each runs once
@@ -144,7 +144,7 @@ void set_num_threads(std::size_t n) {
   p.threads.store(n);
 }
 
-void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn,
+void parallel_for(std::size_t n, FunctionRef<void(std::size_t, std::size_t)> fn,
                   std::size_t grain) {
   if (n == 0) return;
   const std::size_t most_chunks = std::max<std::size_t>(n / std::max<std::size_t>(grain, 1), 1);
@@ -159,20 +159,25 @@ void parallel_for(std::size_t n, const std::function<void(std::size_t, std::size
     p.workers.start(threads - 1);
   }
   const std::size_t chunks = std::min(most_chunks, threads);
-  std::vector<std::exception_ptr> errors(chunks);
-  const std::function<void(std::size_t)> task = [&](std::size_t c) {
+  std::mutex error_mutex;  // the exception of the lowest failing chunk, kept for the caller
+  std::size_t error_chunk = chunks;
+  std::exception_ptr error;
+  const auto task = [&](std::size_t c) {
     try {
       fn(c * n / chunks, (c + 1) * n / chunks);
     } catch (...) {
-      errors[c] = std::current_exception();
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (c < error_chunk) {
+        error_chunk = c;
+        error = std::current_exception();
+      }
     }
   };
   {
     InsideTask guard;
     p.workers.run(chunks, task);
   }
-  for (const std::exception_ptr& error : errors)
-    if (error) std::rethrow_exception(error);
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace crossgrad

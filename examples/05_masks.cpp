@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
               double(weights.slice(0, T - 1, T).sum().item()));
 
   // Causality: change the token at position 2; outputs before it must not move.
-  Tensor changed_x = x.detach();
+  Tensor changed_x = x.detach().clone();  // detach() alone would share x's storage
   for (std::size_t d = 0; d < D; ++d) changed_x.set({2, d}, 0);
   const Tensor changed = attention(changed_x.matmul(w_q), changed_x.matmul(w_k),
                                    changed_x.matmul(w_v), both);

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
               padded_zero ? "yes" : "NO");
 
   // 4. A masked source position changes nothing: overwrite the memory there with noise.
-  Tensor noisy_memory = memory.detach();
+  Tensor noisy_memory = memory.detach().clone();  // a copy: memory itself stays
   for (std::size_t s = 0; s < S; ++s)
     if (source_padding.at({1, s}) != 0)
       for (std::size_t d = 0; d < config.d_model; ++d) noisy_memory.set({1, s, d}, 100 * gen.normal());

@@ -5,11 +5,15 @@
 // the model sections (examples/common/bench_model.h) report medians, as the PyTorch
 // reference does. Nothing about time is asserted, but a failed computation (a NaN loss)
 // ends the run with a message and exit status 1.
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -18,6 +22,36 @@
 #include "examples/common/bench_model.h"
 
 using namespace crossgrad;
+
+// --- Counting every heap allocation of this program ---
+// Replacing the global operator new (allowed in a program, and only in this one) counts
+// every allocation, the standard library's included: what "allocations per step" means.
+
+namespace {
+std::atomic<std::uint64_t> heap_allocations{0}, heap_bytes{0};
+
+void* counted_allocation(std::size_t size, std::size_t alignment) {
+  heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  heap_bytes.fetch_add(size, std::memory_order_relaxed);
+  const std::size_t rounded =
+      (std::max<std::size_t>(size, 1) + alignment - 1) / alignment * alignment;
+  void* p = alignment <= alignof(std::max_align_t) ? std::malloc(rounded)
+                                                   : std::aligned_alloc(alignment, rounded);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+bench::HeapCount count_heap() { return {heap_allocations.load(), heap_bytes.load()}; }
+}  // namespace
+
+void* operator new(std::size_t size) { return counted_allocation(size, alignof(std::max_align_t)); }
+void* operator new(std::size_t size, std::align_val_t alignment) {
+  return counted_allocation(size, std::size_t(alignment));
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -77,7 +111,7 @@ double gemm_gflops(const GemmShape& s, bool fast) {
     }
     for (std::size_t i = 0; i < s.batch; ++i)
       (fast ? gemm : gemm_reference)(s.trans_a, s.trans_b, s.M, s.N, s.K, as[i], lda, bs[i],
-                                     ldb, cs[i], s.N, false);
+                                     ldb, cs[i], s.N, false, nullptr);
   });
   return 2.0 * s.M * s.N * s.K * s.batch / seconds * 1e-9;
 }
@@ -135,8 +169,12 @@ const Section sections[] = {
      bench_gemm},
     {"pool", "the fixed cost of one parallel_for", bench_pool},
     {"train_step", "the standard model's full training step, batch 64, 1 and 2 threads",
-     bench::train_step},
+     [] { bench::train_step(count_heap); }},
     {"decode", "greedy decoding of 1000 held-out sources, cached vs uncached", bench::decode},
+    {"profile", "where a standard step's time goes: ms and MB per op, forward and backward",
+     bench::profile},
+    {"compare", "the standard step against its PyTorch twin, same machine, 1 and 2 threads",
+     bench::compare},
 };
 
 }  // namespace

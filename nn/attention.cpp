@@ -1,9 +1,10 @@
-// attention.cpp — MultiHeadAttention composed from ops: matmul, slice, reshape, permute,
-// masked_fill and softmax. No backward here: every step is a differentiable op.
+// attention.cpp — MultiHeadAttention: three projections (linear with row blocks of
+// in_proj_weight, as views), the fused scaled_dot_product_attention op, and out_proj.
+// No backward here: every step is a differentiable op. The same attention composed from
+// matmul, masked_fill and softmax is scaled_dot_product_attention_composed (ops_attention.cpp).
 // Legend: B batch, T query length, S key length, D d_model, H heads, Dh = D / H.
 #include "nn/attention.h"
 
-#include <cmath>
 #include <cstdio>
 
 #include "autograd/ops.h"
@@ -49,46 +50,52 @@ Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& key_value,
          to_string(query.shape()) + " and key_value " + to_string(key_value.shape()) +
          " must be (B, T, " + std::to_string(d_model_) + ") and (B, S, " +
          std::to_string(d_model_) + ")");
-  const std::size_t batch = query.size(0), query_length = query.size(1);
-  const std::size_t key_length = key_value.size(1);
-  const Tensor mask = combined_mask(key_padding_mask, causal, batch, query_length, key_length);
-  const Tensor q_heads = project_query(query);
-  return attend(q_heads, project_key_value(key_value), mask);
+  AttentionOptions options;
+  options.key_padding_mask = key_padding_mask;
+  options.causal = causal;
+  return attend(project(query, 0), project_key_value(key_value), options);
 }
 
-Tensor MultiHeadAttention::project_query(const Tensor& query) const {
-  // q = query Wqᵀ + bq: (B, T, D), the first row block of in_proj_weight and in_proj_bias.
-  const std::size_t D = d_model_;
-  const Tensor q =
-      query.matmul(in_proj_weight_.slice(0, 0, D).t()) + in_proj_bias_.slice(0, 0, D);
-  // q / √Dh: (B, H, T, Dh). Scaling q before q kᵀ, as PyTorch does, keeps the two
-  // bit-identical when √Dh is a power of two.
-  return split_heads(q) / real(std::sqrt(double(head_dim_)));
+Tensor MultiHeadAttention::forward_packed(const Tensor& query, const Tensor& key_value,
+                                          const std::vector<std::size_t>& query_offsets,
+                                          const std::vector<std::size_t>& key_offsets,
+                                          bool causal) {
+  if (query.dim() != 2 || key_value.dim() != 2 || query.size(1) != d_model_ ||
+      key_value.size(1) != d_model_)
+    fail("MultiHeadAttention(d_model=" + std::to_string(d_model_) + ")::forward_packed: query " +
+         to_string(query.shape()) + " and key_value " + to_string(key_value.shape()) +
+         " must be (Nq, " + std::to_string(d_model_) + ") and (Nk, " +
+         std::to_string(d_model_) + ")");
+  AttentionOptions options;
+  options.query_offsets = query_offsets;
+  options.key_offsets = key_offsets;
+  options.causal = causal;
+  return attend(project(query, 0), project_key_value(key_value), options);
+}
+
+Tensor MultiHeadAttention::project(const Tensor& x, std::size_t block) const {
+  // x W_blockᵀ + b_block, where W_block is rows [block·D, (block+1)·D) of in_proj_weight:
+  // a slice along dim 0 is one contiguous block, so it is a view, not a copy
+  const std::size_t D = d_model_, begin = block * D;
+  return linear(x, in_proj_weight_.slice(0, begin, begin + D),
+                in_proj_bias_.slice(0, begin, begin + D));
 }
 
 KeyValueCache MultiHeadAttention::project_key_value(const Tensor& key_value) const {
-  // k, v = key_value Wkᵀ + bk, key_value Wvᵀ + bv: (B, S, D) -> (B, H, S, Dh); k is kept
-  // transposed, (B, H, Dh, S), so that a cache transposes each key once, not every step
-  const Tensor& w = in_proj_weight_;
-  const Tensor& b = in_proj_bias_;
-  const std::size_t D = d_model_;
-  const Tensor k = key_value.matmul(w.slice(0, D, 2 * D).t()) + b.slice(0, D, 2 * D);
-  const Tensor v = key_value.matmul(w.slice(0, 2 * D, 3 * D).t()) + b.slice(0, 2 * D, 3 * D);
-  return {split_heads(k).transpose(-2, -1), split_heads(v)};
+  // k, v = key_value Wkᵀ + bk, key_value Wvᵀ + bv: (B, S, D) each
+  return {project(key_value, 1), project(key_value, 2)};
 }
 
-Tensor MultiHeadAttention::attend(const Tensor& q_heads, const KeyValueCache& keys_values,
-                                  const Tensor& mask) {
-  // scores = (q / √Dh) kᵀ: (B, H, T, Dh) @ (B, H, Dh, S) -> (B, H, T, S)
-  Tensor scores = q_heads.matmul(keys_values.key_t);
-  // Masked keys get -inf, so softmax gives them weight exactly 0.
-  if (mask.defined()) scores = scores.masked_fill(mask, -INFINITY);
-  Tensor weights = scores.softmax(-1);  // (B, H, T, S), rows sum to 1
-  last_weights_ = weights.detach();
-  if (dropout_ > 0) weights = crossgrad::dropout(weights, dropout_, is_training(), *dropout_gen_);
-
-  // context = weights v: (B, H, T, S) @ (B, H, S, Dh) -> (B, H, T, Dh) -> (B, T, D)
-  const Tensor context = merge_heads(weights.matmul(keys_values.value));
+Tensor MultiHeadAttention::attend(const Tensor& q, const KeyValueCache& keys_values,
+                                  AttentionOptions options) {
+  // context = softmax(q kᵀ / √Dh, masked) v for each head's Dh columns: (B, T, D), one op.
+  // Masked keys get weight exactly 0; the weights (B, H, T, S) are kept for pictures.
+  options.heads = num_heads_;
+  options.dropout = is_training() ? dropout_ : 0;
+  options.dropout_gen = dropout_gen_;
+  options.weights = &last_weights_;
+  const Tensor context =
+      scaled_dot_product_attention(q, keys_values.key, keys_values.value, options);
   return out_proj_.forward(context);
 }
 
@@ -104,8 +111,8 @@ void MultiHeadAttention::append_key_value(KeyValueCache& cache,
   if (cache.value.size(0) != added.value.size(0))
     fail("MultiHeadAttention::append_key_value: cache " + to_string(cache.value.shape()) +
          " and new values " + to_string(added.value.shape()) + " differ in N");
-  cache.key_t = concat({cache.key_t, added.key_t}, 3);    // (N, H, Dh, L + 1)
-  cache.value = concat({cache.value, added.value}, 2);  // (N, H, L + 1, Dh)
+  cache.key = concat({cache.key, added.key}, 1);        // (N, L + 1, D)
+  cache.value = concat({cache.value, added.value}, 1);  // (N, L + 1, D)
 }
 
 Tensor MultiHeadAttention::forward_cached(const Tensor& query, const KeyValueCache& cache,
@@ -118,52 +125,9 @@ Tensor MultiHeadAttention::forward_cached(const Tensor& query, const KeyValueCac
          std::to_string(d_model_) + ") for a non-empty cache of N=" + std::to_string(rows) +
          " rows");
   // Every cached key precedes the query, so only padding can hide one.
-  const Tensor mask = combined_mask(key_padding_mask, false, rows, query.size(1), cache.length());
-  return attend(project_query(query), cache, mask);
-}
-
-Tensor MultiHeadAttention::combined_mask(const Tensor& key_padding_mask, bool causal,
-                                         std::size_t batch, std::size_t query_length,
-                                         std::size_t key_length) const {
-  const bool padded = key_padding_mask.defined();
-  if (padded && key_padding_mask.shape() != Shape{batch, key_length})
-    fail("MultiHeadAttention: key_padding_mask shape " + to_string(key_padding_mask.shape()) +
-         " must be (B, S) = " + to_string(Shape{batch, key_length}));
-  if (causal && query_length != key_length)
-    fail("MultiHeadAttention: a causal mask needs as many queries as keys, got T=" +
-         std::to_string(query_length) + " and S=" + std::to_string(key_length));
-  if (!padded && !causal) return Tensor();
-
-  // mask[b, 0, t, s] = 1 where key s is padding or lies in query t's future.
-  const std::size_t rows = padded ? batch : 1;
-  std::vector<real> mask(rows * query_length * key_length, 0);
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t t = 0; t < query_length; ++t) {
-      bool any_visible = false;
-      for (std::size_t s = 0; s < key_length; ++s) {
-        const bool hidden = (padded && key_padding_mask.data()[r * key_length + s] != 0) ||
-                            (causal && s > t);
-        mask[(r * query_length + t) * key_length + s] = hidden;
-        any_visible = any_visible || !hidden;
-      }
-      if (!any_visible)
-        fail("MultiHeadAttention: query " + std::to_string(t) + " of batch row " +
-             std::to_string(r) + " has every key masked; softmax would be NaN");
-    }
-  }
-  return Tensor::from(std::move(mask), {rows, 1, query_length, key_length});
-}
-
-Tensor MultiHeadAttention::split_heads(const Tensor& x) const {
-  // (B, L, D) -> (B, L, H, Dh) -> (B, H, L, Dh)
-  const long batch = long(x.size(0)), length = long(x.size(1));
-  return x.reshape({batch, length, long(num_heads_), long(head_dim_)}).permute({0, 2, 1, 3});
-}
-
-Tensor MultiHeadAttention::merge_heads(const Tensor& x) const {
-  // (B, H, L, Dh) -> (B, L, H, Dh) -> (B, L, D)
-  const long batch = long(x.size(0)), length = long(x.size(2));
-  return x.permute({0, 2, 1, 3}).reshape({batch, length, long(d_model_)});
+  AttentionOptions options;
+  options.key_padding_mask = key_padding_mask;
+  return attend(project(query, 0), cache, options);
 }
 
 std::string MultiHeadAttention::extra_repr() const {

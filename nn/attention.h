@@ -7,17 +7,20 @@
 // Read next: nn/transformer.h (the layers that use it).
 #pragma once
 
+#include <vector>
+
+#include "autograd/ops.h"
 #include "nn/layers.h"
 
 namespace crossgrad::nn {
 
-// Keys and values already projected and split into heads, kept across decoding steps:
-// the source's for cross-attention (projected once), the prefix's for self-attention
-// (one position appended per step). N live rows, L positions.
+// Keys and values already projected, kept across decoding steps: the source's for
+// cross-attention (projected once), the prefix's for self-attention (one position appended
+// per step). N live rows, L positions; head h is columns [h·Dh, (h+1)·Dh) of each row.
 struct KeyValueCache {
-  Tensor key_t;  // (N, H, Dh, L): the keys, kept transposed, ready for q kᵀ
-  Tensor value;  // (N, H, L, Dh)
-  std::size_t length() const { return value.defined() ? value.size(2) : 0; }
+  Tensor key;    // (N, L, D)
+  Tensor value;  // (N, L, D)
+  std::size_t length() const { return value.defined() ? value.size(1) : 0; }
 };
 
 class MultiHeadAttention : public Module {
@@ -31,12 +34,20 @@ class MultiHeadAttention : public Module {
   // key_padding_mask: undefined, or (B, S) of 0/1 where 1 marks a padding key that no query
   // may attend to (PyTorch's True). causal: query t may only attend to keys s <= t (needs
   // T == S). A query row with every key masked is an error: softmax would give NaN.
+  // The attention itself is one fused op (scaled_dot_product_attention in autograd/ops.h).
   Tensor forward(const Tensor& query, const Tensor& key_value,
                  const Tensor& key_padding_mask = Tensor(), bool causal = false);
 
+  // The same on packed rows (training; see Seq2SeqTransformer::forward_packed): query (Nq, D)
+  // and key_value (Nk, D) hold only real tokens, sequence b being rows [query_offsets[b],
+  // query_offsets[b + 1]) and [key_offsets[b], key_offsets[b + 1]); no padding, so no mask.
+  Tensor forward_packed(const Tensor& query, const Tensor& key_value,
+                        const std::vector<std::size_t>& query_offsets,
+                        const std::vector<std::size_t>& key_offsets, bool causal = false);
+
   // Incremental decoding (inference; see nn/decode.h): the same parameters and the same ops
   // as forward, split so that keys and values can be projected once and kept.
-  // key_value (N, S, D) -> its keys (N, H, Dh, S) and values (N, H, S, Dh).
+  // key_value (N, S, D) -> its keys and values, (N, S, D) each.
   KeyValueCache project_key_value(const Tensor& key_value) const;
   // Projects new_key_value (N, 1, D) and appends it to cache along L (self-attention).
   void append_key_value(KeyValueCache& cache, const Tensor& new_key_value) const;
@@ -58,16 +69,11 @@ class MultiHeadAttention : public Module {
   std::string extra_repr() const override;
 
  private:
-  // The (B or 1, 1, T, S) 0/1 mask combining padding and causality, or undefined if none.
-  Tensor combined_mask(const Tensor& key_padding_mask, bool causal, std::size_t batch,
-                       std::size_t query_length, std::size_t key_length) const;
-  // q = query Wqᵀ + bq, split into heads and scaled by 1/√Dh: (B, T, D) -> (B, H, T, Dh).
-  Tensor project_query(const Tensor& query) const;
-  // softmax(q kᵀ, masked) v, heads merged, then out_proj: -> (B, T, D).
-  Tensor attend(const Tensor& q_heads, const KeyValueCache& keys_values, const Tensor& mask);
-  // (B, L, D) -> (B, H, L, Dh), and back.
-  Tensor split_heads(const Tensor& x) const;
-  Tensor merge_heads(const Tensor& x) const;
+  // x Wᵀ + b with row block `block` (0: q, 1: k, 2: v) of in_proj_weight and in_proj_bias,
+  // sliced as views (no copy): (B, L, D) -> (B, L, D).
+  Tensor project(const Tensor& x, std::size_t block) const;
+  // softmax(q kᵀ / √Dh, masked) v per head, then out_proj: q (B, T, D) -> (B, T, D).
+  Tensor attend(const Tensor& q, const KeyValueCache& keys_values, AttentionOptions options);
 
   std::size_t d_model_, num_heads_, head_dim_;
   real dropout_;

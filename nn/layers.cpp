@@ -30,9 +30,8 @@ Tensor Linear::forward(const Tensor& x) const {
     fail("Linear(" + std::to_string(in_features_) + " -> " + std::to_string(out_features_) +
          "): input shape " + to_string(x.shape()) + ": last dimension must be " +
          std::to_string(in_features_));
-  // y = x Wᵀ + b: (..., in) @ (in, out) -> (..., out)
-  const Tensor y = x.matmul(weight_.t());
-  return bias_.defined() ? y + bias_ : y;
+  // y = x Wᵀ + b: (..., in) @ (in, out) -> (..., out), one gemm that reads W as stored
+  return linear(x, weight_, bias_);
 }
 
 std::string Linear::extra_repr() const {
@@ -135,6 +134,20 @@ Tensor PositionalEncoding::forward(const Tensor& x) const {
          " exceeds max_len " + std::to_string(max_len_));
   // x: (B, T, D) + pe[:T]: (T, D), broadcast over the batch
   return x + table_.slice(0, 0, length);
+}
+
+Tensor PositionalEncoding::forward_packed(const Tensor& x,
+                                          const std::vector<std::int64_t>& positions) const {
+  if (x.dim() != 2 || x.size(1) != d_model_ || positions.size() != x.size(0))
+    fail("PositionalEncoding(d_model=" + std::to_string(d_model_) + ")::forward_packed: input " +
+         to_string(x.shape()) + " and " + std::to_string(positions.size()) +
+         " positions: expected (N, " + std::to_string(d_model_) + ") and N positions");
+  for (std::int64_t position : positions)
+    if (position < 0 || std::size_t(position) >= max_len_)
+      fail("PositionalEncoding: position " + std::to_string(position) + " exceeds max_len " +
+           std::to_string(max_len_));
+  // x: (N, D) + pe[positions]: (N, D), each row its own position's sinusoids
+  return x + index_select(table_, 0, positions);
 }
 
 std::string PositionalEncoding::extra_repr() const {

@@ -91,6 +91,8 @@ class PositionalEncoding : public Module {
  public:
   explicit PositionalEncoding(std::size_t d_model, std::size_t max_len = 512);
   Tensor forward(const Tensor& x) const;  // x + pe[:T]
+  // Packed rows x (N, D), row i at position positions[i] of its sequence: x + pe[positions].
+  Tensor forward_packed(const Tensor& x, const std::vector<std::int64_t>& positions) const;
 
   const Tensor& table() const { return table_; }
   std::string type_name() const override { return "PositionalEncoding"; }

@@ -51,6 +51,14 @@ Tensor EncoderLayer::forward(const Tensor& x, const Tensor& padding_mask) {
   return h + dropout2_.forward(feed_forward(linear1_, dropout_, linear2_, norm2_.forward(h)));
 }
 
+Tensor EncoderLayer::forward_packed(const Tensor& x, const std::vector<std::size_t>& offsets) {
+  // forward's two blocks on packed rows (N, D): only attention needs to know the sequences
+  const Tensor normed = norm1_.forward(x);
+  const Tensor h =
+      x + dropout1_.forward(self_attn_.forward_packed(normed, normed, offsets, offsets));
+  return h + dropout2_.forward(feed_forward(linear1_, dropout_, linear2_, norm2_.forward(h)));
+}
+
 // --- DecoderLayer ---
 
 DecoderLayer::DecoderLayer(const TransformerConfig& config, Generator& gen,
@@ -93,6 +101,18 @@ Tensor DecoderLayer::forward(const Tensor& x, const Tensor& memory,
   return h + dropout3_.forward(feed_forward(linear1_, dropout_, linear2_, norm3_.forward(h)));
 }
 
+Tensor DecoderLayer::forward_packed(const Tensor& x, const Tensor& memory,
+                                   const std::vector<std::size_t>& tgt_offsets,
+                                   const std::vector<std::size_t>& src_offsets) {
+  // forward's three blocks on packed rows: target rows (Nt, D), memory rows (Ns, D)
+  const Tensor normed = norm1_.forward(x);
+  Tensor h = x + dropout1_.forward(self_attn_.forward_packed(normed, normed, tgt_offsets,
+                                                             tgt_offsets, /*causal=*/true));
+  h = h + dropout2_.forward(
+              multihead_attn_.forward_packed(norm2_.forward(h), memory, tgt_offsets, src_offsets));
+  return h + dropout3_.forward(feed_forward(linear1_, dropout_, linear2_, norm3_.forward(h)));
+}
+
 Tensor DecoderLayer::forward_step(const Tensor& x, DecoderLayerCache& cache,
                                   const Tensor& memory_padding_mask) {
   // forward's three blocks for the newest position only: its self-attention keys/values
@@ -113,7 +133,7 @@ void DecoderCache::select(const std::vector<std::int64_t>& parents) {
   memory_padding_mask = index_select(memory_padding_mask, 0, parents);
   for (DecoderLayerCache& layer : layers)
     for (KeyValueCache* kv : {&layer.self_attn, &layer.cross_attn})
-      for (Tensor* t : {&kv->key_t, &kv->value})
+      for (Tensor* t : {&kv->key, &kv->value})
         if (t->defined()) *t = index_select(*t, 0, parents);
 }
 
@@ -134,6 +154,12 @@ Tensor Encoder::forward(const Tensor& x, const Tensor& padding_mask) {
   return norm_.forward(h);
 }
 
+Tensor Encoder::forward_packed(const Tensor& x, const std::vector<std::size_t>& offsets) {
+  Tensor h = x;  // (N, D)
+  for (auto& layer : layers_) h = layer->forward_packed(h, offsets);
+  return norm_.forward(h);
+}
+
 std::string Encoder::extra_repr() const { return "num_layers=" + std::to_string(layers_.size()); }
 
 Decoder::Decoder(const TransformerConfig& config, Generator& gen, Generator& dropout_gen)
@@ -149,6 +175,14 @@ Tensor Decoder::forward(const Tensor& x, const Tensor& memory, const Tensor& tgt
                         const Tensor& memory_padding_mask) {
   Tensor h = x;  // (B, T, D)
   for (auto& layer : layers_) h = layer->forward(h, memory, tgt_padding_mask, memory_padding_mask);
+  return norm_.forward(h);
+}
+
+Tensor Decoder::forward_packed(const Tensor& x, const Tensor& memory,
+                               const std::vector<std::size_t>& tgt_offsets,
+                               const std::vector<std::size_t>& src_offsets) {
+  Tensor h = x;  // (Nt, D)
+  for (auto& layer : layers_) h = layer->forward_packed(h, memory, tgt_offsets, src_offsets);
   return norm_.forward(h);
 }
 
@@ -182,6 +216,41 @@ Tensor padding_mask(const TokenMatrix& ids, std::int64_t pad_id) {
   std::vector<real> mask(ids.ids.size());
   for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = ids.ids[i] == pad_id;
   return Tensor::from(std::move(mask), ids.shape());
+}
+
+// Row r's ids before its first PAD (pad_id); PAD after it only.
+std::size_t row_length(const TokenMatrix& ids, std::size_t r, std::int64_t pad_id) {
+  std::size_t length = 0;
+  while (length < ids.cols && ids.at(r, length) != pad_id) ++length;
+  for (std::size_t c = length; c < ids.cols; ++c)
+    if (ids.at(r, c) != pad_id)
+      fail("pack_tokens: row " + std::to_string(r) + " has PAD at position " +
+           std::to_string(length) + " before a token at " + std::to_string(c) +
+           "; packing needs PAD only at the end of a row");
+  return length;
+}
+
+PackedTokens pack_tokens(const TokenMatrix& ids, std::int64_t pad_id,
+                         const std::vector<std::size_t>* lengths) {
+  if (ids.ids.size() != ids.rows * ids.cols || (lengths && lengths->size() != ids.rows))
+    fail("pack_tokens: a (" + std::to_string(ids.rows) + ", " + std::to_string(ids.cols) +
+         ") batch holding " + std::to_string(ids.ids.size()) + " ids" +
+         (lengths ? " and " + std::to_string(lengths->size()) + " lengths" : std::string()));
+  PackedTokens packed;
+  packed.offsets.push_back(0);
+  for (std::size_t r = 0; r < ids.rows; ++r) {
+    std::size_t length = row_length(ids, r, pad_id);
+    if (lengths && (*lengths)[r] > length)
+      fail("pack_tokens: row " + std::to_string(r) + " has " + std::to_string(length) +
+           " ids, fewer than the " + std::to_string((*lengths)[r]) + " asked for");
+    if (lengths) length = (*lengths)[r];
+    for (std::size_t c = 0; c < length; ++c) {
+      packed.ids.push_back(ids.at(r, c));
+      packed.positions.push_back(std::int64_t(c));
+    }
+    packed.offsets.push_back(packed.ids.size());
+  }
+  return packed;
 }
 
 Seq2SeqTransformer::Seq2SeqTransformer(const TransformerConfig& config, Generator& gen)
@@ -232,6 +301,29 @@ Tensor Seq2SeqTransformer::forward(const TokenMatrix& src, const TokenMatrix& tg
     fail("Seq2SeqTransformer: src " + to_string(src.shape()) + " and tgt_in " +
          to_string(tgt_in.shape()) + " must have the same number of rows (B)");
   return decode(encode(src), src, tgt_in);
+}
+
+Tensor Seq2SeqTransformer::forward_packed(const TokenMatrix& src, const TokenMatrix& tgt_in,
+                                          const TokenMatrix& labels) {
+  if (src.rows != tgt_in.rows || labels.shape() != tgt_in.shape())
+    fail("Seq2SeqTransformer::forward_packed: src " + to_string(src.shape()) + ", tgt_in " +
+         to_string(tgt_in.shape()) + " and labels " + to_string(labels.shape()) +
+         " must be (B, S), (B, T) and (B, T)");
+  std::vector<std::size_t> labelled(labels.rows);  // each row's labels: the positions to run
+  for (std::size_t r = 0; r < labels.rows; ++r) labelled[r] = row_length(labels, r, config_.pad_id);
+  const PackedTokens source = pack_tokens(src, config_.pad_id),
+                     target = pack_tokens(tgt_in, config_.pad_id, &labelled);
+  // x = E[ids] · √D + pe[positions]: (N, D) for the N real tokens of each side
+  const real scale = real(std::sqrt(double(config_.d_model)));
+  const auto embed_packed = [&](const Embedding& table, const PackedTokens& tokens) {
+    const Tensor rows = table.forward(tokens.ids, {tokens.ids.size()}) * scale;
+    return pos_.forward_packed(rows, tokens.positions);
+  };
+  const Tensor memory =
+      transformer_.encoder().forward_packed(embed_packed(src_embed_, source), source.offsets);
+  const Tensor h = transformer_.decoder().forward_packed(embed_packed(tgt_embed_, target), memory,
+                                                         target.offsets, source.offsets);
+  return generator_.forward(h);  // (Nt, D) -> (Nt, V)
 }
 
 DecoderCache Seq2SeqTransformer::start_decoding(const Tensor& memory, const TokenMatrix& src) {
@@ -297,6 +389,20 @@ Tensor sequence_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
   options.ignore_index = pad_id;
   options.label_smoothing = label_smoothing;
   return cross_entropy(rows, labels.ids, options);
+}
+
+Tensor packed_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
+                            real label_smoothing, std::int64_t pad_id) {
+  std::vector<std::int64_t> targets;  // the non-PAD labels, row after row
+  for (std::int64_t id : labels.ids)
+    if (id != pad_id) targets.push_back(id);
+  if (logits.dim() != 2 || logits.size(0) != targets.size())
+    fail("packed_cross_entropy: logits " + to_string(logits.shape()) + " must be (N, V) for the " +
+         std::to_string(targets.size()) + " non-PAD labels of " + to_string(labels.shape()));
+  CrossEntropyOptions options;
+  options.ignore_index = pad_id;
+  options.label_smoothing = label_smoothing;
+  return cross_entropy(logits, targets, options);
 }
 
 }  // namespace crossgrad::nn

@@ -57,6 +57,8 @@ class EncoderLayer : public Module {
   EncoderLayer(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
   // x (B, S, D), padding_mask (B, S) 1 at padding or undefined -> (B, S, D)
   Tensor forward(const Tensor& x, const Tensor& padding_mask = Tensor());
+  // The same on packed rows x (N, D), sequence b being rows [offsets[b], offsets[b + 1]).
+  Tensor forward_packed(const Tensor& x, const std::vector<std::size_t>& offsets);
 
   MultiHeadAttention& self_attn() { return self_attn_; }
   std::string type_name() const override { return "EncoderLayer"; }
@@ -81,6 +83,10 @@ class DecoderLayer : public Module {
   // x (B, T, D), memory (B, S, D), masks (B, T) and (B, S) or undefined -> (B, T, D)
   Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& tgt_padding_mask = Tensor(),
                  const Tensor& memory_padding_mask = Tensor());
+  // The same on packed rows: x (Nt, D) and memory (Ns, D), their sequences at the offsets.
+  Tensor forward_packed(const Tensor& x, const Tensor& memory,
+                        const std::vector<std::size_t>& tgt_offsets,
+                        const std::vector<std::size_t>& src_offsets);
   // forward for one new position: x (N, 1, D) -> (N, 1, D), keys/values from the cache
   // (its self-attention ones grow by this position). Same parameters, same ops.
   Tensor forward_step(const Tensor& x, DecoderLayerCache& cache,
@@ -105,6 +111,7 @@ class Encoder : public Module {
  public:
   Encoder(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
   Tensor forward(const Tensor& x, const Tensor& padding_mask = Tensor());
+  Tensor forward_packed(const Tensor& x, const std::vector<std::size_t>& offsets);
 
   std::size_t num_layers() const { return layers_.size(); }
   EncoderLayer& layer(std::size_t i) { return *layers_.at(i); }
@@ -121,6 +128,9 @@ class Decoder : public Module {
   Decoder(const TransformerConfig& config, Generator& gen, Generator& dropout_gen);
   Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& tgt_padding_mask = Tensor(),
                  const Tensor& memory_padding_mask = Tensor());
+  Tensor forward_packed(const Tensor& x, const Tensor& memory,
+                        const std::vector<std::size_t>& tgt_offsets,
+                        const std::vector<std::size_t>& src_offsets);
   // x (N, 1, D) at position cache.length -> (N, 1, D); see DecoderLayer::forward_step.
   Tensor forward_step(const Tensor& x, DecoderCache& cache);
 
@@ -150,6 +160,19 @@ class Transformer : public Module {
 // (B, L) ids -> (B, L) tensor with 1 where the id is pad_id: the key_padding_mask.
 Tensor padding_mask(const TokenMatrix& ids, std::int64_t pad_id);
 
+// A batch of token rows without their PAD, for the packed training path: half the positions
+// of a batch of lengths 1..16 are PAD, and every row-wise layer (embeddings, Linear,
+// LayerNorm, the feed-forward) would spend half its time on them. PAD must only end rows.
+struct PackedTokens {
+  std::vector<std::int64_t> ids;        // the N non-PAD ids, row after row
+  std::vector<std::int64_t> positions;  // each one's position in its row
+  std::vector<std::size_t> offsets;     // B + 1: row b is ids [offsets[b], offsets[b + 1])
+};
+// Row b keeps its first lengths[b] ids when `lengths` is given (B of them), else all its
+// non-PAD ones.
+PackedTokens pack_tokens(const TokenMatrix& ids, std::int64_t pad_id,
+                         const std::vector<std::size_t>* lengths = nullptr);
+
 class Seq2SeqTransformer : public Module {
  public:
   // Initialised from `gen` (PyTorch's defaults, then Xavier on the transformer's matrices);
@@ -159,6 +182,12 @@ class Seq2SeqTransformer : public Module {
 
   // src (B, S), tgt_in (B, T) -> logits (B, T, V)
   Tensor forward(const TokenMatrix& src, const TokenMatrix& tgt_in);
+  // The training path: the same model on packed rows, computing nothing for PAD, nor for
+  // decoder positions without a label (a short row's EOS in tgt_in: causal attention means
+  // no labelled position reads it). -> logits (N, V) for the N non-PAD labels, row after
+  // row: forward()'s logits at those positions (with dropout > 0 they draw other masks).
+  Tensor forward_packed(const TokenMatrix& src, const TokenMatrix& tgt_in,
+                        const TokenMatrix& labels);
   Tensor encode(const TokenMatrix& src);  // -> memory (B, S, D)
   // memory from encode(src); src gives the source padding mask. -> logits (B, T, V)
   Tensor decode(const Tensor& memory, const TokenMatrix& src, const TokenMatrix& tgt_in);
@@ -201,5 +230,10 @@ class Seq2SeqTransformer : public Module {
 Tensor sequence_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
                               real label_smoothing = 0,
                               std::int64_t pad_id = TransformerConfig().pad_id);
+// The same loss for forward_packed's logits (N, V) and the N non-PAD labels of (B, T): the
+// mean over them, as sequence_cross_entropy.
+Tensor packed_cross_entropy(const Tensor& logits, const TokenMatrix& labels,
+                            real label_smoothing = 0,
+                            std::int64_t pad_id = TransformerConfig().pad_id);
 
 }  // namespace crossgrad::nn

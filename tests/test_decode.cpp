@@ -402,8 +402,8 @@ TEST_CASE("MultiHeadAttention::forward_cached: keys appended step by step give f
   const Tensor cross = attention.forward(x, memory, memory_mask);
   nn::KeyValueCache self_cache;
   const nn::KeyValueCache memory_cache = attention.project_key_value(memory);
-  CHECK(memory_cache.key_t.shape() == Shape{2, 2, 4, 3});  // (N, H, Dh, S)
-  CHECK(memory_cache.value.shape() == Shape{2, 2, 3, 4});  // (N, H, S, Dh)
+  CHECK(memory_cache.key.shape() == Shape{2, 3, 8});    // (N, S, D)
+  CHECK(memory_cache.value.shape() == Shape{2, 3, 8});  // (N, S, D)
   for (std::size_t t = 0; t < 4; ++t) {
     const Tensor x_t = x.slice(1, t, t + 1);  // (2, 1, 8)
     attention.append_key_value(self_cache, x_t);
@@ -419,8 +419,8 @@ TEST_CASE("MultiHeadAttention::forward_cached: keys appended step by step give f
                                          "(N, T, 8) for a non-empty cache of N=0 rows"),
                        Error);
   CHECK_THROWS_WITH_AS(attention.append_key_value(self_cache, x.slice(0, 0, 1).slice(1, 0, 1)),
-                       doctest::Contains("append_key_value: cache (2,2,4,4) and new values "
-                                         "(1,2,1,4) differ in N"),
+                       doctest::Contains("append_key_value: cache (2,4,8) and new values "
+                                         "(1,1,8) differ in N"),
                        Error);
 }
 

@@ -36,7 +36,7 @@ struct Case {
   std::vector<real> run(bool fast, bool accumulate) const {
     std::vector<real> C = C0;
     (fast ? gemm : gemm_reference)(trans_a, trans_b, M, N, K, A.data(), lda(), B.data(),
-                                   ldb(), C.data(), ldc(), accumulate);
+                                   ldb(), C.data(), ldc(), accumulate, nullptr);
     return C;
   }
   real a(std::size_t i, std::size_t p) const {  // op(A)[i][p]
@@ -129,6 +129,38 @@ TEST_CASE("gemm: K = 0 writes zeros, or leaves C unchanged when accumulating") {
   CHECK(C == std::vector<real>{1, 2, 3, 4});
   gemm(false, false, 2, 2, 0, nullptr, 1, nullptr, 2, C.data(), 2, false);
   CHECK(C == std::vector<real>{0, 0, 0, 0});
+}
+
+TEST_CASE("gemm: a bias is added to every row as the sums are stored") {
+  // [1 2; 3 4] · [5 6; 7 8] + [0.5, -1] = [19.5 21; 43.5 49]
+  const std::vector<real> A{1, 2, 3, 4}, B{5, 6, 7, 8}, bias{0.5, -1};
+  std::vector<real> C(4, 100);
+  gemm(false, false, 2, 2, 2, A.data(), 2, B.data(), 2, C.data(), 2, false, bias.data());
+  CHECK(C == std::vector<real>{19.5, 21, 43.5, 49});
+  gemm_reference(false, false, 2, 2, 2, A.data(), 2, B.data(), 2, C.data(), 2, false,
+                 bias.data());
+  CHECK(C == std::vector<real>{19.5, 21, 43.5, 49});
+  gemm(false, false, 2, 2, 0, nullptr, 1, nullptr, 2, C.data(), 2, false, bias.data());
+  CHECK(C == std::vector<real>{0.5, -1, 0.5, -1});  // K = 0: the bias alone
+  // Odd shapes, one and two depth blocks, every transpose: within rounding of the reference.
+  for (bool trans_a : {false, true})
+    for (bool trans_b : {false, true})
+      for (const Shape& mnk : {Shape{17, 13, 64}, Shape{65, 130, 300}}) {
+        const Case c{trans_a, trans_b, mnk[0], mnk[1], mnk[2]};
+        const std::vector<real> row_bias = random_values(c.N, 4);
+        std::vector<real> fast = c.C0, slow = c.C0;
+        gemm(trans_a, trans_b, c.M, c.N, c.K, c.A.data(), c.lda(), c.B.data(), c.ldb(),
+             fast.data(), c.ldc(), false, row_bias.data());
+        gemm_reference(trans_a, trans_b, c.M, c.N, c.K, c.A.data(), c.lda(), c.B.data(),
+                       c.ldb(), slow.data(), c.ldc(), false, row_bias.data());
+        double largest = 0;
+        for (std::size_t i = 0; i < fast.size(); ++i)
+          largest = std::max(largest, std::abs(double(fast[i]) - double(slow[i])));
+        CHECK(largest < (kDoublePrecision ? 1e-12 : 1e-4) * double(c.K));
+      }
+  CHECK_THROWS_WITH_AS(gemm(false, false, 2, 2, 2, A.data(), 2, B.data(), 2, C.data(), 2, true,
+                            bias.data()),
+                       "gemm: a bias is only added without accumulate", Error);
 }
 
 TEST_CASE("gemm: results are bit-identical with 1, 2 and 3 threads") {

@@ -219,6 +219,7 @@ using OpOfX = Tensor (*)(const Tensor&);
 const std::vector<std::pair<const char*, OpOfX>>& every_op() {
   static const std::vector<std::pair<const char*, OpOfX>> ops = {
       {"neg", [](const Tensor& x) { return -x; }},
+      {"clone", [](const Tensor& x) { return x.clone(); }},
       {"exp", [](const Tensor& x) { return exp(x); }},
       {"log", [](const Tensor& x) { return log(abs(x) + 1); }},
       {"sqrt", [](const Tensor& x) { return sqrt(abs(x) + 1); }},
@@ -314,6 +315,23 @@ TEST_CASE("backward refuses a saved input that was changed in place, naming the 
     Tensor total = t.sum();
     t.mutable_data()[1] = 0;  // tanh's backward reads its output: 1 - y²
     CHECK_THROWS_WITH_AS(total.backward(), doctest::Contains("'tanh' saved"), Error);
+  }
+  SUBCASE("a write through a view is a write to what the op saved") {
+    Tensor w = Tensor::from({1, 2, 3, 4}, {2, 2}, true);
+    Tensor loss2 = exp(w).sum();
+    Tensor flat = w.detach().reshape({4});  // shares w's storage: no copy
+    flat.mutable_data()[3] = 0;
+    CHECK(w.version() == 1);
+    CHECK_THROWS_WITH_AS(loss2.backward(),
+                         doctest::Contains("tensor of shape (2,2) that 'exp' saved"), Error);
+  }
+  SUBCASE("an op that saved a view refuses after a write to its base") {
+    Tensor w = Tensor::from({1, 2, 3, 4}, {2, 2}, true);
+    Tensor row = w.slice(0, 1, 2);  // (1, 2), a view of w's second row
+    Tensor loss2 = exp(row).sum();
+    w.set({1, 0}, 9);
+    CHECK_THROWS_WITH_AS(loss2.backward(),
+                         doctest::Contains("tensor of shape (1,2) that 'exp' saved"), Error);
   }
   SUBCASE("reading is not writing, and a new graph sees the new values") {
     Tensor y = Tensor::from({1, 2}, {2}, true);

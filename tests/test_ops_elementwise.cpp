@@ -97,6 +97,7 @@ GRADCHECK_CASE("unary math: backward matches finite differences") {
   const Tensor positive = Tensor::from({0.5, 1.5, 2, 3, 0.8, 1.1}, {2, 3}, true);
   for (const Tensor& in : {x, x3}) {
     check_gradients([](const Inputs& v) { return neg(v[0]); }, {in});
+    check_gradients([](const Inputs& v) { return clone(v[0]) * v[0]; }, {in});
     check_gradients([](const Inputs& v) { return exp(v[0]); }, {in});
     check_gradients([](const Inputs& v) { return pow(v[0], 3); }, {in});
     check_gradients([](const Inputs& v) { return abs(v[0]); }, {in});  // no element at 0

@@ -121,6 +121,59 @@ TEST_CASE("matmul: forward and backward are bit-identical with 1 and 2 threads")
   }
 }
 
+// --- linear ---
+
+TEST_CASE("linear: x Wᵀ + b by hand, and equal to matmul(x, w.t()) + b") {
+  // x = [1, 2], W = [[1, 0], [0, 1], [1, 1]], b = [10, 20, 30] -> [11, 22, 33]
+  const Tensor x = Tensor::from({1, 2}, {1, 2});
+  const Tensor w = Tensor::from({1, 0, 0, 1, 1, 1}, {3, 2});
+  check_values(linear(x, w, Tensor::from({10, 20, 30}, {3})), {11, 22, 33});
+  check_values(linear(x, w), {1, 2, 3});
+  // The standard model's shapes, batched (B, T, in): the same values as the composed form,
+  // forward and every gradient (the bias is added before, not after, the products).
+  for (const Shape& x_shape : {Shape{4, 17, 64}, Shape{3, 5}, Shape{2, 300}}) {
+    const std::size_t in = x_shape.back();
+    Tensor a = random_input(x_shape, 1), weight = random_input({13, in}, 2);
+    Tensor bias = random_input({13}, 3);
+    Tensor fused = linear(a, weight, bias);
+    (fused * fused).sum().backward();
+    const Tensor dx = a.grad(), dw = weight.grad(), db = bias.grad();
+    for (Tensor t : {a, weight, bias}) t.zero_grad();
+    Tensor composed = matmul(a, weight.t()) + bias;
+    (composed * composed).sum().backward();
+    const double tol = kDoublePrecision ? 1e-12 : 1e-4;
+    CHECK(max_abs_difference(fused, composed) < tol * double(in));
+    CHECK(max_abs_difference(dx, a.grad()) < tol * double(in));
+    CHECK(max_abs_difference(dw, weight.grad()) < tol * double(in) * double(x_shape[0]));
+    CHECK(max_abs_difference(db, bias.grad()) < tol * double(in) * double(x_shape[0]));
+  }
+}
+
+GRADCHECK_CASE("linear: backward matches finite differences for x, weight and bias") {
+  const auto with_bias = [](const Inputs& in) { return linear(in[0], in[1], in[2]); };
+  check_gradients(with_bias, {random_input({3, 4}, 1), random_input({5, 4}, 2),
+                              random_input({5}, 3)});
+  check_gradients(with_bias, {random_input({2, 3, 4}, 4), random_input({2, 4}, 5),
+                              random_input({2}, 6)});
+  check_gradients([](const Inputs& in) { return linear(in[0], in[1]); },
+                  {random_input({3, 4}, 7), random_input({5, 4}, 8)});
+  SUBCASE("an input used twice: linear(x, x)") {
+    check_gradients([](const Inputs& in) { return linear(in[0], in[0]); },
+                    {random_input({3, 3}, 9)});
+  }
+}
+
+TEST_CASE("linear: bad shapes name the op and the three shapes") {
+  CHECK_THROWS_WITH_AS(linear(Tensor::zeros({2, 3}), Tensor::zeros({4, 5}), Tensor::zeros({4})),
+                       "linear: x (2,3), weight (4,5) and bias (4) must be (..., in), (out, in) "
+                       "and (out)",
+                       Error);
+  CHECK_THROWS_WITH_AS(linear(Tensor::zeros({2, 3}), Tensor::zeros({4, 3}), Tensor::zeros({3})),
+                       doctest::Contains("bias (3)"), Error);
+  CHECK_THROWS_WITH_AS(linear(Tensor::zeros({2, 3}), Tensor::zeros({3})),
+                       doctest::Contains("weight (3) and bias none"), Error);
+}
+
 TEST_CASE("matmul: bad shapes name the op and both shapes") {
   CHECK_THROWS_WITH_AS(matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})),
                        "matmul: shapes (2,3) and (4,5): inner dimensions 3 and 4 differ", Error);

@@ -506,3 +506,30 @@ TEST_CASE("dropout: p outside [0, 1] names the op and the value") {
   CHECK_THROWS_WITH_AS(dropout(x, 1.5, false), doctest::Contains("dropout: probability p"), Error);
   CHECK_THROWS_WITH_AS(dropout(x, NAN, true), doctest::Contains("dropout: probability p"), Error);
 }
+
+TEST_CASE("row ops: forward and backward are bit-identical with 1 and 2 threads") {
+  // Sizes of the standard model's activations, (B·T, D) = (1088, 64), big enough that every
+  // op splits its rows between two threads; and a (1088, 13) loss over the vocabulary.
+  std::vector<Tensor> results[2];
+  for (std::size_t run = 0; run < 2; ++run) {
+    const ThreadCount scope(run + 1);
+    Tensor x = random_input({1088, 64}, 1), w = random_input({64}, 2), b = random_input({64}, 3);
+    Tensor logits = random_input({1088, 13}, 4);
+    std::vector<std::int64_t> targets(1088);
+    for (std::size_t i = 0; i < targets.size(); ++i) targets[i] = std::int64_t(i % 14) - 1;
+    Generator gen(5);
+    CrossEntropyOptions options;
+    options.ignore_index = -1;
+    options.label_smoothing = 0.1;
+    const Tensor normed = layer_norm(x, w, b);
+    const Tensor y = softmax(normed, -1) + log_softmax(x, -1) + relu(x) * x +
+                     dropout(normed, 0.25, true, gen);
+    const Tensor loss = (y * y).mean() + cross_entropy(logits, targets, options);
+    loss.backward();
+    results[run] = {y, loss, x.grad(), w.grad(), b.grad(), logits.grad()};
+  }
+  for (std::size_t i = 0; i < results[0].size(); ++i) {
+    CAPTURE(i);
+    CHECK(same_bits(results[0][i], results[1][i]));
+  }
+}

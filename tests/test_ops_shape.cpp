@@ -255,13 +255,46 @@ TEST_CASE("split: pieces of split_size, the last one shorter") {
                        doctest::Contains("split: dim 1 is out of range"), Error);
 }
 
-TEST_CASE("shape ops return fresh tensors: writing to the result leaves the input alone") {
+TEST_CASE("views: reshape, squeeze, unsqueeze, detach and contiguous slices share storage") {
   const Tensor x = two_by_three();
-  for (Tensor y : {reshape(x, {6}), unsqueeze(x, 0), transpose(x, 0, 1), expand(x, {1, 2, 3}),
-                   slice(x, 0, 0, 1), concat({x}, 0), split(x, 2, 1)[0]}) {
+  // Each reads x's values in place: same memory, at the slice's offset.
+  CHECK(reshape(x, {6}).data() == x.data());
+  CHECK(unsqueeze(x, 0).data() == x.data());
+  CHECK(squeeze(unsqueeze(x, 0), 0).data() == x.data());
+  CHECK(x.detach().data() == x.data());
+  CHECK(slice(x, 0, 1, 2).data() == x.data() + 3);  // row 1: a block along dim 0
+  CHECK(slice(unsqueeze(x, 0), 1, 1, 2).data() == x.data() + 3);  // outer size 1: a block
+  CHECK(slice(reshape(x, {6}), 0, 2, 5).data() == x.data() + 2);  // a view of a view
+  // A write through a view is seen by every tensor on the storage, version included.
+  Tensor row = slice(x, 0, 1, 2);
+  row.mutable_data()[0] = 40;
+  CHECK(x.at({1, 0}) == 40);
+  CHECK(x.version() == 1);
+  CHECK(reshape(x, {6}).version() == 1);
+}
+
+TEST_CASE("shape ops that reorder or pick strided pieces copy: the input stays alone") {
+  const Tensor x = two_by_three();
+  for (Tensor y : {transpose(x, 0, 1), expand(x, {1, 2, 3}), slice(x, 1, 0, 2), concat({x}, 0),
+                   split(x, 2, 1)[0]}) {
+    CHECK(y.data() != x.data());
     y.mutable_data()[0] = 100;
     CHECK(x.at({0, 0}) == 1);
+    CHECK(x.version() == 0);
   }
+}
+
+TEST_CASE("views of a tensor that requires grad record a backward") {
+  Tensor x = Tensor::from({1, 2, 3, 4, 5, 6}, {2, 3}, true);
+  const Tensor row = slice(x, 0, 1, 2);  // (1, 3): shares x's storage
+  CHECK(row.op_name() == std::string("slice"));
+  const Tensor flat = reshape(row, {3});
+  CHECK(flat.op_name() == std::string("reshape"));
+  (flat * Tensor::from({1, 10, 100}, {3})).sum().backward();
+  check_values(x.grad(), {0, 0, 0, 1, 10, 100});
+  const Tensor constant = x.detach();
+  CHECK(constant.is_leaf());
+  CHECK_FALSE(constant.requires_grad());
 }
 
 // --- Gradient checks ---

@@ -4,6 +4,9 @@
 // each layer and of the whole model's loss with respect to every parameter tensor.
 #include <set>
 
+#include "data/batch.h"
+#include "data/tasks.h"
+#include "nn/optim.h"
 #include "nn/transformer.h"
 #include "testing.h"
 
@@ -253,6 +256,115 @@ TEST_CASE("Seq2SeqTransformer: bad batches are errors naming the shapes") {
   CHECK_THROWS_WITH_AS(nn::sequence_cross_entropy(Tensor::zeros({2, 3, 7}), short_labels),
                        doctest::Contains("logits (2,3,7) must be (B, T, V) for labels (2,2)"),
                        Error);
+}
+
+// The sanitizer build runs every op ~40x slower: there a few steps of a smaller batch.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kThreadRunSteps = 3, kThreadRunBatch = 16;
+#else
+constexpr std::size_t kThreadRunSteps = 50, kThreadRunBatch = 64;
+#endif
+
+TEST_CASE("Seq2SeqTransformer: a training run's losses are bit-identical at 1 and 2 threads") {
+  // The standard model on reversal batches: big enough that every row op, the attention op
+  // and the gemms split their work between the threads. Each element is computed by the
+  // same arithmetic in either split, so every loss (and so every update) is the same bits.
+  const Vocab vocab = task_vocab(Task::reverse);
+  std::vector<std::vector<real>> losses;
+  for (std::size_t threads : {1, 2}) {
+    const testing::ThreadCount scope(threads);
+    nn::Seq2SeqTransformer model(nn::TransformerConfig{}, /*seed=*/0);
+    optim::AdamOptions options;
+    options.lr = 3e-3;
+    options.beta2 = 0.98;
+    optim::Adam adam(model.parameters(), options);
+    Generator data(1);
+    losses.emplace_back();
+    for (std::size_t step = 0; step < kThreadRunSteps; ++step) {
+      const Batch batch =
+          make_batch(make_examples(default_spec(Task::reverse), kThreadRunBatch, data), vocab);
+      adam.zero_grad();
+      Tensor loss =
+          nn::packed_cross_entropy(model.forward_packed(batch.src, batch.tgt_in, batch.labels),
+                                   batch.labels);
+      loss.backward();
+      optim::clip_grad_norm(adam.parameters(), 1.0);
+      adam.step();
+      losses.back().push_back(loss.item());
+    }
+  }
+  CHECK(losses[0].back() < losses[0].front());  // it trains
+  CHECK(losses[0] == losses[1]);
+}
+
+// --- The packed training path ---
+
+TEST_CASE("forward_packed: forward's logits at real positions, its loss and its gradients") {
+  // A standard-shaped model on a padded batch of different lengths per row, in source and
+  // target: the packed path computes nothing for PAD and must agree with the padded one.
+  nn::TransformerConfig config = tiny_config();
+  config.num_encoder_layers = config.num_decoder_layers = 2;
+  nn::Seq2SeqTransformer model(config, 60);
+  jitter(model, 61);
+  const TokenMatrix src = tokens(3, 5, {3, 4, 5, 6, 2, 6, 5, 2, 0, 0, 4, 2, 0, 0, 0});
+  const TokenMatrix tgt_in = tokens(3, 5, {1, 6, 5, 4, 3, 1, 5, 6, 0, 0, 1, 4, 0, 0, 0});
+  const TokenMatrix labels = tokens(3, 5, {6, 5, 4, 3, 2, 5, 6, 2, 0, 0, 4, 2, 0, 0, 0});
+  const Tensor padded = model.forward(src, tgt_in);  // (3, 5, V)
+  Tensor padded_loss = nn::sequence_cross_entropy(padded, labels);
+  padded_loss.backward();
+  std::vector<Tensor> padded_grads;
+  for (const Tensor& p : model.parameters()) padded_grads.push_back(p.grad());
+  model.zero_grad();
+
+  const Tensor packed = model.forward_packed(src, tgt_in, labels);  // (N, V), N = 5 + 3 + 2
+  REQUIRE(packed.shape() == Shape{10, config.vocab_size});
+  Tensor packed_loss = nn::packed_cross_entropy(packed, labels);
+  packed_loss.backward();
+  const double tolerance = kDoublePrecision ? 1e-12 : 2e-5;
+  std::size_t row = 0;
+  for (std::size_t b = 0; b < 3; ++b)
+    for (std::size_t t = 0; t < 5; ++t) {
+      if (labels.at(b, t) == PAD) continue;
+      for (std::size_t c = 0; c < config.vocab_size; ++c)
+        CHECK(std::abs(double(packed.at({row, c}) - padded.at({b, t, c}))) <= tolerance);
+      ++row;
+    }
+  CHECK(std::abs(double(packed_loss.item() - padded_loss.item())) <= tolerance);
+  const std::vector<Tensor> parameters = model.parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    CHECK(max_abs_difference(parameters[i].grad(), padded_grads[i]) <= tolerance);
+}
+
+GRADCHECK_CASE("forward_packed: the packed loss's gradient matches finite differences") {
+  nn::Seq2SeqTransformer model(tiny_config(), 62);
+  jitter(model, 63);
+  const TokenMatrix src = tokens(2, 4, {3, 4, 5, 2, 6, 2, 0, 0});
+  const TokenMatrix tgt_in = tokens(2, 4, {1, 5, 4, 3, 1, 6, 0, 0});
+  const TokenMatrix labels = tokens(2, 4, {5, 4, 3, 2, 6, 2, 0, 0});
+  check_gradients_logged(
+      "Seq2SeqTransformer packed loss",
+      [&](const Inputs&) {
+        return nn::packed_cross_entropy(model.forward_packed(src, tgt_in, labels), labels);
+      },
+      model.parameters());
+}
+
+TEST_CASE("forward_packed: PAD inside a row, or labels that do not fit, are errors") {
+  nn::Seq2SeqTransformer model(tiny_config(), 64);
+  CHECK_THROWS_WITH_AS(nn::pack_tokens(tokens(1, 4, {3, 0, 4, 2}), 0),
+                       "pack_tokens: row 0 has PAD at position 1 before a token at 2; packing "
+                       "needs PAD only at the end of a row",
+                       Error);
+  const TokenMatrix src = tokens(1, 2, {3, 2}), tgt_in = tokens(1, 2, {1, 3});
+  const Tensor logits = model.forward_packed(src, tgt_in, tokens(1, 2, {3, 2}));
+  CHECK_THROWS_WITH_AS(nn::packed_cross_entropy(logits, tokens(1, 3, {3, 2, 2})),
+                       doctest::Contains("packed_cross_entropy: logits (2,7) must be (N, V) for "
+                                         "the 3 non-PAD labels of (1,3)"),
+                       Error);
+  CHECK_THROWS_WITH_AS(model.forward_packed(src, tgt_in, tokens(1, 3, {3, 2, 2})),
+                       doctest::Contains("must be (B, S), (B, T) and (B, T)"), Error);
+  CHECK_THROWS_WITH_AS(model.forward_packed(src, tokens(1, 2, {1, 0}), tokens(1, 2, {3, 2})),
+                       doctest::Contains("row 0 has 1 ids, fewer than the 2 asked for"), Error);
 }
 
 TEST_CASE("sequence_cross_entropy: the mean over non-PAD labels, by hand") {

@@ -78,7 +78,7 @@ inline void check_values(const Tensor& t, const std::vector<double>& expected, d
   REQUIRE(t.numel() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO("element " << i);
-    CHECK(double(t.values()[i]) == doctest::Approx(expected[i]).epsilon(tol));
+    CHECK(double(t.data()[i]) == doctest::Approx(expected[i]).epsilon(tol));
   }
 }
 

@@ -10,9 +10,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "autograd/allocator.h"
+#include "autograd/profiler.h"
 #include "autograd/thread_pool.h"
 #include "data/batch.h"
 #include "data/tasks.h"
@@ -55,7 +59,6 @@ double peak_rss_mb() {
 
 constexpr std::uint64_t kSeed = 0;
 constexpr std::size_t kBatch = 64, kWarmupSteps = 5, kTimedSteps = 30;
-constexpr double kTorchStepMs = 40;  // the PyTorch reference, measured: PyTorch 1.13, 1-2 threads
 
 // The same seeded stream of reversal batches for every thread count, so each run computes
 // exactly the same thing — and must get bit-identical losses (the thread pool's promise).
@@ -76,15 +79,35 @@ struct StepTimes {
   double backward = 0;  // zero_grad + backward
   double update = 0;    // clip_grad_norm + Adam
   double loss = 0;
+  HeapCount heap;                          // every operator new of the step, if counted
+  std::uint64_t cache_requests = 0;        // tensor buffers, nodes and storages asked for
+  std::uint64_t cache_heap_allocations = 0;  // ... that the cache could not serve
+  std::uint64_t cache_requested_bytes = 0;
 };
 
-StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Batch& batch) {
+HeapCounter heap_counter = nullptr;
+
+// The training path (nn/trainer.cpp's): packed rows, nothing computed for PAD. `padded`
+// runs forward() and sequence_cross_entropy instead, PyTorch's way: the same loss.
+enum class Path { packed, padded };
+
+Tensor step_loss(nn::Seq2SeqTransformer& model, const Batch& batch, Path path) {
+  if (path == Path::padded)  // logits (B, T, V)
+    return nn::sequence_cross_entropy(model.forward(batch.src, batch.tgt_in), batch.labels,
+                                      /*label_smoothing=*/0, model.config().pad_id);
+  // logits (N, V) for the N labelled positions
+  return nn::packed_cross_entropy(model.forward_packed(batch.src, batch.tgt_in, batch.labels),
+                                  batch.labels, /*label_smoothing=*/0, model.config().pad_id);
+}
+
+StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Batch& batch,
+                     Path path = Path::packed) {
   StepTimes t;
+  const HeapCount heap_before = heap_counter ? heap_counter() : HeapCount{};
+  const AllocatorStats cache_before = allocator_stats();
   const Clock::time_point start = Clock::now();
   {
-    const Tensor logits = model.forward(batch.src, batch.tgt_in);  // (B, T, V)
-    Tensor loss = nn::sequence_cross_entropy(logits, batch.labels, /*label_smoothing=*/0,
-                                             model.config().pad_id);
+    Tensor loss = step_loss(model, batch, path);
     t.forward = ms_since(start);
     const Clock::time_point backward_start = Clock::now();
     adam.zero_grad();
@@ -100,6 +123,15 @@ StepTimes timed_step(nn::Seq2SeqTransformer& model, optim::Adam& adam, const Bat
     t.update = ms_since(update_start);
   }
   t.total = ms_since(start);
+  if (heap_counter) {
+    const HeapCount heap_after = heap_counter();
+    t.heap = {heap_after.allocations - heap_before.allocations,
+              heap_after.bytes - heap_before.bytes};
+  }
+  const AllocatorStats cache_after = allocator_stats();
+  t.cache_requests = cache_after.requests - cache_before.requests;
+  t.cache_heap_allocations = cache_after.heap_allocations - cache_before.heap_allocations;
+  t.cache_requested_bytes = cache_after.requested_bytes - cache_before.requested_bytes;
   return t;
 }
 
@@ -108,20 +140,26 @@ struct TrainRun {
   std::vector<double> losses;    // every step's, warm-up included
 };
 
-// A fresh standard model (seed 0) and Adam as the standard recipe trains it, over `batches`.
-TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches) {
-  set_num_threads(threads);
-  nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
-  model.train();
+optim::AdamOptions standard_adam() {
   optim::AdamOptions options;
   options.lr = 1e-3;
   options.beta1 = 0.9;
   options.beta2 = 0.98;
   options.eps = 1e-9;
-  optim::Adam adam(model.parameters(), options);
+  return options;
+}
+
+// A fresh standard model (seed 0) and Adam as the standard recipe trains it, over `batches`.
+TrainRun train_at(std::size_t threads, const std::vector<Batch>& batches,
+                  Path path = Path::packed) {
+  release_cached_blocks();  // each run starts as a fresh program would, its memory its own
+  set_num_threads(threads);
+  nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
+  model.train();
+  optim::Adam adam(model.parameters(), standard_adam());
   TrainRun run;
   for (std::size_t i = 0; i < batches.size(); ++i) {
-    const StepTimes t = timed_step(model, adam, batches[i]);
+    const StepTimes t = timed_step(model, adam, batches[i], path);
     run.losses.push_back(t.loss);
     if (i >= kWarmupSteps) run.timed.push_back(t);
   }
@@ -143,9 +181,9 @@ double mean_label_tokens(const std::vector<Batch>& batches) {
   return sum / double(batches.size() - kWarmupSteps);
 }
 
-void print_train_row(std::size_t threads, const TrainRun& run, double tokens_per_step) {
+void print_train_row(const char* threads, const TrainRun& run, double tokens_per_step) {
   const double step = median(column(run.timed, &StepTimes::total));
-  std::printf("%7zu %9.1f %7.1f %9.1f %9.1f %10.2f %9.1f %10.0f\n", threads, step,
+  std::printf("%7s %9.1f %7.1f %9.1f %9.1f %10.2f %9.1f %10.0f\n", threads, step,
               p90(column(run.timed, &StepTimes::total)),
               median(column(run.timed, &StepTimes::forward)),
               median(column(run.timed, &StepTimes::backward)),
@@ -153,23 +191,154 @@ void print_train_row(std::size_t threads, const TrainRun& run, double tokens_per
               tokens_per_step * 1000 / step);
 }
 
+// The heap traffic of the steps after warm-up: the median step and the most of any step (a
+// batch of lengths not seen before can need a block of a size class not cached yet).
+void print_heap_notes(const TrainRun& run) {
+  const auto stat = [&](auto field) {
+    std::vector<double> values;
+    for (const StepTimes& t : run.timed) values.push_back(double(field(t)));
+    return std::pair{median(values), *std::max_element(values.begin(), values.end())};
+  };
+  const auto heap = stat([](const StepTimes& t) { return t.heap.allocations; });
+  const auto heap_mb = stat([](const StepTimes& t) { return t.heap.bytes / 1e6; });
+  const auto requests = stat([](const StepTimes& t) { return t.cache_requests; });
+  const auto requested_mb = stat([](const StepTimes& t) { return t.cache_requested_bytes / 1e6; });
+  const auto misses = stat([](const StepTimes& t) { return t.cache_heap_allocations; });
+  if (heap_counter)
+    std::printf("heap per step after warm-up, median (most): %.0f (%.0f) allocations of %.2f "
+                "(%.2f) MB, every operator new\n",
+                heap.first, heap.second, heap_mb.first, heap_mb.second);
+  std::printf("tensor cache per step, median (most): %.0f (%.0f) requests for %.1f (%.1f) MB, "
+              "%.0f (%.0f) of them new heap blocks\n",
+              requests.first, requests.second, requested_mb.first, requested_mb.second,
+              misses.first, misses.second);
+}
+
 void print_train_notes(const std::vector<TrainRun>& runs, double rss_before, std::size_t params) {
   const std::vector<double>& losses = runs.front().losses;
   const bool identical = std::all_of(runs.begin(), runs.end(),
                                      [&](const TrainRun& run) { return run.losses == losses; });
-  std::printf("ms per step, %zu steps after %zu warm-up; forward = forward + loss, backward = "
-              "zero_grad + backward,\nupdate = clip_grad_norm + Adam; a step also frees its "
-              "graph. tok/s counts non-PAD labels.\n",
+  std::printf("ms per step, %zu steps after %zu warm-up; forward = forward_packed + loss (the "
+              "training path,\nno work for PAD; \"1 padded\": forward() on the padded batch, "
+              "the same loss), backward = zero_grad +\nbackward, update = clip_grad_norm + Adam; "
+              "a step also frees its graph. tok/s counts non-PAD labels.\n",
               kTimedSteps, kWarmupSteps);
-  std::printf("yardstick: the PyTorch reference (PyTorch 1.13 on this project's machine) takes "
-              "~%.0f ms per step at 1 or 2 threads\n",
-              kTorchStepMs);
+  std::printf("against PyTorch on this machine, side by side: build/bench compare\n");
   std::printf("model: %zu parameters; loss %.4f at step 1 -> %.4f at step %zu; losses at 1 and 2 "
               "threads %s\n",
               params, losses.front(), losses.back(), losses.size(),
               identical ? "bit-identical" : "DIFFER (the pool promises bit-identical results)");
   std::printf("peak resident memory (ru_maxrss): %.1f MB after the steps, %.1f MB before them\n",
               peak_rss_mb(), rss_before);
+}
+
+// --- Section: compare ---
+
+constexpr const char* kTwinScript = "examples/pytorch/seq2seq_twin.py";
+constexpr std::size_t kCompareRounds = 3;
+
+// The number after "key": in the twin's one-line JSON report, or NaN.
+double json_number(const std::string& json, const std::string& key) {
+  const std::size_t at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(json.c_str() + at + key.size() + 3, nullptr);
+}
+std::string json_string(const std::string& json, const std::string& key) {
+  const std::size_t at = json.find("\"" + key + "\": \"");
+  if (at == std::string::npos) return "";
+  const std::size_t begin = at + key.size() + 5;
+  return json.substr(begin, json.find('"', begin) - begin);
+}
+
+// Everything a command prints on stdout (stderr goes to /dev/null), and whether it exited 0.
+bool run_command(const std::string& command, std::string& output) {
+  FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return false;
+  char buffer[4096];
+  output.clear();
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  return pclose(pipe) == 0;
+}
+
+// The first interpreter that imports torch, or "" (and the ones tried, for the message).
+std::string find_torch_python(std::string& tried) {
+  std::vector<std::string> candidates;
+  if (const char* chosen = std::getenv("CROSSGRAD_PYTHON")) candidates.push_back(chosen);
+  candidates.insert(candidates.end(), {"python3", "/usr/bin/python3"});
+  for (const std::string& python : candidates) {
+    tried += (tried.empty() ? "" : ", ") + python;
+    std::string ignored;
+    if (run_command("'" + python + "' -c 'import torch'", ignored)) return python;
+  }
+  return "";
+}
+
+struct TwinRun {
+  double step_ms = std::nan("");
+  std::string report;  // the JSON line
+};
+
+TwinRun run_twin(const std::string& python, std::size_t threads) {
+  TwinRun run;
+  const std::string command = "'" + python + "' " + kTwinScript + " --threads " +
+                              std::to_string(threads) + " --steps " +
+                              std::to_string(kWarmupSteps + kTimedSteps);
+  if (!run_command(command, run.report))
+    fail("compare: `" + command + "` failed; run it by hand to see why");
+  run.step_ms = json_number(run.report, "step_ms_median");
+  return run;
+}
+
+void compare_with_twin() {
+  const std::size_t previous = num_threads();
+  std::string tried;
+  const std::string python = std::ifstream(kTwinScript) ? find_torch_python(tried) : "";
+  if (python.empty()) {
+    const std::string why =
+        tried.empty() ? std::string(kTwinScript) + " not found (run from the repository root)"
+                      : "no python3 that imports torch (tried " + tried + ")";
+    std::printf("no PyTorch twin: %s; crossgrad alone\n", why.c_str());
+  }
+  const std::vector<Batch> batches = reversal_batches(kWarmupSteps + kTimedSteps);
+  std::vector<double> ours[2], theirs[2];
+  std::string report;
+  for (std::size_t round = 0; round < kCompareRounds; ++round)
+    for (std::size_t threads : {1, 2}) {  // alternating, so a busy moment hits both
+      ours[threads - 1].push_back(median(column(train_at(threads, batches).timed,
+                                                &StepTimes::total)));
+      if (python.empty()) continue;
+      const TwinRun twin = run_twin(python, threads);
+      theirs[threads - 1].push_back(twin.step_ms);
+      report = twin.report;
+    }
+  set_num_threads(previous);
+  const std::string blas = json_string(report, "blas");
+  const bool openblas = blas.rfind("openblas", 0) == 0;
+  if (!python.empty())
+    std::printf("PyTorch twin: %s with %s, torch %s, %.0f parameters\n", python.c_str(),
+                blas.c_str(), json_string(report, "torch").c_str(),
+                json_number(report, "params"));
+  std::printf("crossgrad runs its training path (packed rows, no work on PAD); PyTorch the "
+              "padded batch,\nas nn.Transformer takes it: the same loss\n");
+  if (!python.empty() && !openblas)
+    std::printf("PyTorch did not load OpenBLAS, so its times measure its fallback BLAS: no "
+                "ratio (Debian: apt-get install libopenblas0-pthread)\n");
+  std::printf("%7s %13s %11s %7s   medians of %zu rounds, each the median of %zu steps\n",
+              "threads", "crossgrad ms", "pytorch ms", "ratio", kCompareRounds, kTimedSteps);
+  for (std::size_t t = 0; t < 2; ++t) {
+    const double mine = median(ours[t]);
+    if (python.empty()) {
+      std::printf("%7zu %13.1f %11s %7s\n", t + 1, mine, "-", "-");
+      continue;
+    }
+    const double torch_ms = median(theirs[t]);
+    if (openblas)
+      std::printf("%7zu %13.1f %11.1f %7.2f\n", t + 1, mine, torch_ms, mine / torch_ms);
+    else
+      std::printf("%7zu %13.1f %11.1f %7s\n", t + 1, mine, torch_ms, "-");
+  }
+  std::printf("crossgrad at 2 threads: %.2fx the speed of 1 thread\n",
+              median(ours[0]) / median(ours[1]));
 }
 
 // --- Section: decode ---
@@ -228,7 +397,8 @@ void print_decode_row(const char* name, const DecodeRun& run) {
 
 }  // namespace
 
-void train_step() {
+void train_step(HeapCounter heap) {
+  heap_counter = heap;
   const double rss_before = peak_rss_mb();
   const std::size_t previous = num_threads();
   const std::vector<Batch> batches = reversal_batches(kWarmupSteps + kTimedSteps);
@@ -238,10 +408,35 @@ void train_step() {
   std::vector<TrainRun> runs;
   for (std::size_t threads : {1, 2}) {
     runs.push_back(train_at(threads, batches));
-    print_train_row(threads, runs.back(), tokens_per_step);
+    print_train_row(threads == 1 ? "1" : "2", runs.back(), tokens_per_step);
   }
+  // The same step on the padded batch, for comparison: what packing saves.
+  const TrainRun padded = train_at(1, batches, Path::padded);
+  print_train_row("1 padded", padded, tokens_per_step);
   set_num_threads(previous);
   print_train_notes(runs, rss_before, nn::Seq2SeqTransformer().num_parameters());
+  print_heap_notes(runs.back());
+}
+
+void compare() { compare_with_twin(); }
+
+void profile() {
+  constexpr std::size_t kWarmup = 5, kProfiled = 20;
+  const std::size_t previous = num_threads();
+  set_num_threads(1);
+  const std::vector<Batch> batches = reversal_batches(kWarmup + kProfiled);
+  nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
+  model.train();
+  optim::Adam adam(model.parameters(), standard_adam());
+  for (std::size_t i = 0; i < kWarmup; ++i) timed_step(model, adam, batches[i]);
+  start_profiling();
+  for (std::size_t i = kWarmup; i < batches.size(); ++i) timed_step(model, adam, batches[i]);
+  const Profile result = stop_profiling();
+  set_num_threads(previous);
+  std::printf("%zu standard steps (batch 64, reversal, lengths 1-16) after %zu warm-up, 1 thread;"
+              "\nms and MB per step (MB: tensor memory asked for), sorted by total time\n",
+              kProfiled, kWarmup);
+  std::printf("%s", profile_table(result, kProfiled).c_str());
 }
 
 void decode() {

@@ -38,7 +38,7 @@ bool is_causal(const Tensor& x, const Tensor& w_q, const Tensor& w_k, const Tens
   const std::size_t T = x.size(0), D = x.size(1);
   bool causal = true;
   for (std::size_t j = 0; j < T; ++j) {
-    Tensor changed_x = x.detach();
+    Tensor changed_x = x.detach().clone();  // detach() alone would share x's storage
     for (std::size_t d = 0; d < D; ++d) changed_x.set({j, d}, x.at({j, d}) + 1);
     const Tensor changed = self_attention(changed_x, w_q, w_k, w_v, mask);
     for (std::size_t t = 0; t < j; ++t)

@@ -221,17 +221,19 @@ StepResult Trainer::train_step() {
     fail("Trainer::train_step: the budget of " + std::to_string(config_.steps) + " steps is spent");
   const Batch batch = next_batch();
   model_->train();
-  const Tensor logits = model_->forward(batch.src, batch.tgt_in);  // (B, T, V)
-  Tensor loss = nn::sequence_cross_entropy(logits, batch.labels, real(config_.label_smoothing),
-                                           config_.model.pad_id);
+  // The packed path: logits (N, V) for the N non-PAD labels only, nothing computed for PAD.
+  const Tensor logits = model_->forward_packed(batch.src, batch.tgt_in, batch.labels);
+  Tensor loss = nn::packed_cross_entropy(logits, batch.labels, real(config_.label_smoothing),
+                                         config_.model.pad_id);
   // Token accuracy: argmax over V at every non-PAD label, read before backward frees anything.
-  const std::size_t V = logits.size(2);
+  const std::size_t V = logits.size(1);
   const real* scores = logits.data();
-  std::size_t right = 0;
-  for (std::size_t i = 0; i < batch.labels.ids.size(); ++i)
-    if (batch.labels.ids[i] != PAD)
-      right += std::int64_t(std::max_element(scores + i * V, scores + (i + 1) * V) -
-                            (scores + i * V)) == batch.labels.ids[i];
+  std::size_t right = 0, row = 0;
+  for (std::int64_t label : batch.labels.ids)
+    if (label != config_.model.pad_id) {
+      const real* logit = scores + row++ * V;
+      right += std::int64_t(std::max_element(logit, logit + V) - logit) == label;
+    }
   optimizer_->zero_grad();
   loss.backward();
   const double max_norm = config_.clip > 0 ? config_.clip : std::numeric_limits<double>::max();

@@ -393,7 +393,7 @@ LoadReport load_into(const NamedTensors& parameters, const NamedTensors& loaded,
   for (auto [name, parameter] : parameters) {  // a handle: the copy shares the values
     const auto it = by_name.find(name);
     if (it == by_name.end()) continue;
-    std::copy(it->second->values().begin(), it->second->values().end(),
+    std::copy(it->second->data(), it->second->data() + it->second->numel(),
               parameter.mutable_data());
   }
   return report;
