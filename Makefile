@@ -112,6 +112,8 @@ test: build/f32/run_tests build/f64/run_tests $(EXAMPLES) $(SOLUTIONS) $(DOC_PRO
 	@sh tests/check_doc_examples.sh "$(CXX)" "$(FLAGS)" build/f32/libcrossgrad.a build/doc_examples
 	@echo "== solutions of the exercises =="
 	@sh tests/run_solutions.sh $(SOLUTIONS)
+	@echo "== PyTorch loads the committed checkpoints (optional: skipped without torch) =="
+	@sh tests/check_pytorch.sh build/pytorch_check
 	@echo "== make program, float32 and float64 =="
 	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp > /dev/null
 	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp DOUBLE=1 > /dev/null
