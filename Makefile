@@ -1,6 +1,7 @@
 # crossgrad — build, test and run.
 #   make            library and example programs (float32, -O3 -march=native)
 #   make run        train the default reversal model and show what it learned
+#   make demo       a small reversal model in about a minute, and its attention map
 #   make test       every doctest suite, in float32 and in float64 (gradient checks)
 #   make sanitize   the float64 suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed of the kernels and of a training step
@@ -43,7 +44,7 @@ SOLUTIONS := $(patsubst examples/solutions/%.cpp,build/f64/solutions/%,$(wildcar
 DOC_PROGRAMS := $(sort $(shell sed -n 's/^<!-- output of \(build\/[^ ]*\).*/\1/p' README.md docs/*.md))
 PICTURE_PROGRAMS := $(patsubst examples/%.cpp,build/%,$(shell grep -l '"examples/common/pictures.h"' examples/[0-9]*.cpp))
 
-.PHONY: all run test sanitize bench clean doctest program pictures solutions fuzz fuzz-targets
+.PHONY: all run demo test sanitize bench clean doctest program pictures solutions fuzz fuzz-targets
 all: build/f32/libcrossgrad.a $(EXAMPLES)
 
 # One set of rules per build variant: $(1) is the folder under build/, $(2) extra flags.
@@ -112,6 +113,8 @@ test: build/f32/run_tests build/f64/run_tests $(EXAMPLES) $(SOLUTIONS) $(DOC_PRO
 	@sh tests/check_doc_examples.sh "$(CXX)" "$(FLAGS)" build/f32/libcrossgrad.a build/doc_examples
 	@echo "== solutions of the exercises =="
 	@sh tests/run_solutions.sh $(SOLUTIONS)
+	@echo "== PyTorch loads the committed checkpoints (optional: skipped without torch) =="
+	@sh tests/check_pytorch.sh build/pytorch_check
 	@echo "== make program, float32 and float64 =="
 	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp > /dev/null
 	@MAKEFLAGS= $(MAKE) --no-print-directory program SRC=tests/tools/which_real.cpp DOUBLE=1 > /dev/null
@@ -126,6 +129,13 @@ sanitize: build/asan/run_tests
 run: all
 	build/train --task reverse --target-acc 0.99 --eval-every 100 --save runs/reverse.safetensors
 	build/predict --checkpoint runs/reverse.safetensors --show-attention 31415926535897
+
+# A quick look in about a minute: a small model (d_model 32, 2 heads, 44,141 parameters) reverses
+# 1 to 8 digits after 1,500 steps (about 97% exact match), and its cross-attention.
+demo: build/train build/predict
+	build/train --task reverse --max-len 8 --d-model 32 --heads 2 --ff 64 --steps 1500 \
+	  --eval-every 500 --target-acc 0.99 --save runs/demo.safetensors
+	build/predict --checkpoint runs/demo.safetensors --show-attention 31415926
 
 bench: all
 	build/bench

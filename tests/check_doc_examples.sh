@@ -6,7 +6,8 @@
 #    source file of the project, so a doc never shows code the project does not have.
 # Every ```text block right after a line "<!-- output of build/PROGRAM ARGS -->" is what
 # that program prints now (tests/tools/compare_output.h: text exactly, numbers to their
-# printed precision; a line "..." stands for any number of lines).
+# printed precision; a line "..." stands for any number of lines; a line ending "(measured)"
+# holds timings, whose numbers are not compared).
 # Every picture in docs/pictures/ is what the program that draws it draws now (the numbered
 # programs that include examples/common/pictures.h, run with --pictures), compared the same
 # way, and no picture is left that no program draws (except a diagram whose first lines say

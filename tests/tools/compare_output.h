@@ -3,6 +3,9 @@
 // rounding does not fail the docs: two numbers agree when both are integers and equal, or
 // when they differ by at most a relative 1e-3 or one unit of the last digit printed.
 // A line "..." in the expected text stands for any number of lines (an excerpt).
+// A line that ends with "(measured)" on both sides holds a wall-clock time or a ratio of
+// times, which changes from run to run: its words must match, its numbers need only be
+// numbers, and runs of spaces count as one (a wider number shifts the columns).
 // Used by tests/check_doc_examples.sh (through compare_output.cpp) and tested in
 // tests/test_compare_output.cpp.
 #pragma once
@@ -111,12 +114,30 @@ inline std::string first_difference(const std::string& expected, const std::stri
   return "one of the two lines stops at character " + std::to_string(at);
 }
 
+inline bool is_measured(const std::string& line) {
+  const std::string marker = "(measured)", trimmed = trim_right(line);
+  return trimmed.size() >= marker.size() &&
+         trimmed.compare(trimmed.size() - marker.size(), marker.size(), marker) == 0;
+}
+
+// Text with every run of spaces made one space, for the columns of a measured line.
+inline std::string squeeze_spaces(const std::string& text) {
+  std::string out;
+  for (const char c : text)
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  return out;
+}
+
 inline bool lines_agree(const std::string& expected, const std::string& actual) {
   const std::vector<Token> a = tokenize(trim_right(expected)), b = tokenize(trim_right(actual));
   if (a.size() != b.size()) return false;
+  const bool measured = is_measured(expected) && is_measured(actual);
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i].is_number != b[i].is_number) return false;
-    if (a[i].is_number ? !numbers_agree(a[i], b[i]) : a[i].text != b[i].text) return false;
+    if (measured && a[i].is_number) continue;
+    if (measured ? squeeze_spaces(a[i].text) != squeeze_spaces(b[i].text)
+                 : a[i].is_number ? !numbers_agree(a[i], b[i]) : a[i].text != b[i].text)
+      return false;
   }
   return true;
 }
