@@ -148,7 +148,8 @@ void check_model(const Steering& steering, const nn::TransformerConfig& config) 
   for (const std::size_t layer : steering.layers)
     if (layer >= config.num_decoder_layers)
       throw cli::FlagError("--edit-layer " + std::to_string(layer) + ": this model has " +
-                           std::to_string(config.num_decoder_layers) + " decoder layers, 0.." +
+                           std::to_string(config.num_decoder_layers) + " decoder layer" +
+                           (config.num_decoder_layers == 1 ? "" : "s") + ", 0.." +
                            std::to_string(config.num_decoder_layers - 1));
   if (steering.head && *steering.head >= config.num_heads)
     throw cli::FlagError("--edit-head " + std::to_string(*steering.head) + ": this model has " +
@@ -165,7 +166,7 @@ void check_source(const Steering& steering, std::size_t positions, const std::st
            " is beyond this input's " + size);
   if (steering.force == Force::map && steering.map[0].size() != positions)
     fail(where + ": " + steering.map_name + " has rows of " +
-         std::to_string(steering.map[0].size()) + " weights, this input " + size);
+         std::to_string(steering.map[0].size()) + " weights, but this input has " + size);
   std::size_t blocked = 0;
   for (std::size_t s = 0; s < positions; ++s)
     blocked += std::any_of(steering.factors.begin(), steering.factors.end(),
