@@ -19,6 +19,7 @@
 
 #include "autograd/gemm.h"
 #include "autograd/thread_pool.h"
+#include "examples/common/bench_attention.h"
 #include "examples/common/bench_model.h"
 
 using namespace crossgrad;
@@ -173,6 +174,8 @@ const Section sections[] = {
     {"decode", "greedy decoding of 1000 held-out sources, cached vs uncached", bench::decode},
     {"profile", "where a standard step's time goes: ms and MB per op, forward and backward",
      bench::profile},
+    {"attention", "self-attention as L grows, cross-attention as T x S grows; writes an SVG",
+     [] { bench::attention(); }},
 };
 
 }  // namespace
