@@ -165,6 +165,20 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
 
+  // How the layer-1-only edit fails: the copy cut short (EOS too early), the copy run on
+  // (EOS too late), or digits that differ.
+  std::size_t early = 0, late = 0, differ = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string& out = edited_outputs[2][i];
+    if (out == sources[i]) continue;
+    if (out.size() < sources[i].size() && sources[i].compare(0, out.size(), out) == 0) ++early;
+    else if (out.size() > sources[i].size() && out.compare(0, sources[i].size(), sources[i]) == 0) ++late;
+    else ++differ;
+  }
+  std::printf("\nThe %zu layer-1-only outputs that are not the copy: %zu stop early (a prefix of\n"
+              "the copy), %zu run on past it, %zu have a wrong digit.\n",
+              early + late + differ, early, late, differ);
+
   // Prompt weighting: source position 0's weight times a factor in layer 1 (0 blocks it).
   // How often is that digit written, compared with how often the source holds it?
   std::printf("\nWeighting source position 0 (the first digit) in layer 1, same inputs:\n");
