@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
                              "Forcing the diagonal in decoder layer 1: the reversal model copies"));
   pictures.save("12-steer-diagonal-layer-0.svg",
                 before_after(model, vocab, input, diagonal({0}),
-                             "Forcing the diagonal in decoder layer 0 only: it still reverses"));
+                             "Forcing the diagonal in decoder layer 0 only: layer 1 follows, blurred"));
   steer::Steering weighted;
   weighted.factors = {{2, 50.0}};
   weighted.layers = {1};
