@@ -122,6 +122,8 @@ TEST_CASE("steering: a map from a file, renormalised row by row; its mistakes na
                        cli::FlagError);
   CHECK_THROWS_WITH_AS(steer::parse_map("# nothing\n", "m"), "m: no rows of weights",
                        cli::FlagError);
+  // Weights near the largest double renormalise without overflowing to a row of zeros.
+  CHECK(steer::parse_map("1e308 1e308\n", "m")[0] == std::vector<double>{0.5, 0.5});
 }
 
 TEST_CASE("steering: blocking where all the weight was spreads it over the open positions") {
@@ -139,6 +141,12 @@ TEST_CASE("steering: flags and checks refuse what cannot mean anything, naming i
   steer::Steering steering;
   CHECK_THROWS_WITH_AS(steer::parse_weights("0:-1", steering),
                        "--weight-source: factor -1 of position 0 is negative; weights must stay >= 0",
+                       cli::FlagError);
+  CHECK_THROWS_WITH_AS(steer::parse_weights("0:1e7", steering),
+                       "--weight-source: factor 1e7 of position 0 is above 1e+06", cli::FlagError);
+  steer::parse_block("1", steering);
+  CHECK_THROWS_WITH_AS(steer::parse_weights("1:2", steering),
+                       "--weight-source: source position 1 is already blocked or weighted",
                        cli::FlagError);
   CHECK_THROWS_WITH_AS(steer::parse_weights("3", steering),
                        "--weight-source: '3' is not POSITION:FACTOR (e.g. 0:3)", cli::FlagError);

@@ -86,9 +86,11 @@ std::vector<std::vector<double>> parse_map(const std::string& text, const std::s
     if (!rows.empty() && row.size() != rows[0].size())
       throw cli::FlagError(where + ": " + std::to_string(row.size()) + " weights, but the first row has " +
                            std::to_string(rows[0].size()));
+    // Renormalised by the largest weight first, so that no sum of large weights overflows.
+    const double largest = *std::max_element(row.begin(), row.end());
+    if (largest == 0) throw cli::FlagError(where + ": a row of zeros attends to nothing");
     double total = 0;
-    for (const double w : row) total += w;
-    if (total == 0) throw cli::FlagError(where + ": a row of zeros attends to nothing");
+    for (double& w : row) total += (w /= largest);
     for (double& w : row) w /= total;
     rows.push_back(std::move(row));
   }
@@ -122,9 +124,18 @@ std::vector<std::size_t> parse_indices(const std::string& text, const std::strin
   return out;
 }
 
+// Adds a factor, refusing a position given twice (which factor would it mean?).
+void add_factor(Steering& steering, std::size_t position, double factor, const std::string& flag) {
+  for (const auto& given : steering.factors)
+    if (given.first == position)
+      throw cli::FlagError(flag + ": source position " + std::to_string(position) +
+                           " is already blocked or weighted");
+  steering.factors.emplace_back(position, factor);
+}
+
 void parse_block(const std::string& text, Steering& steering) {
   for (const std::size_t position : parse_indices(text, "--block-source"))
-    steering.factors.emplace_back(position, 0.0);
+    add_factor(steering, position, 0.0, "--block-source");
 }
 
 void parse_weights(const std::string& text, Steering& steering) {
@@ -138,7 +149,10 @@ void parse_weights(const std::string& text, Steering& steering) {
     if (factor < 0)
       throw cli::FlagError("--weight-source: factor " + pair.substr(colon + 1) + " of position " +
                            std::to_string(position) + " is negative; weights must stay >= 0");
-    steering.factors.emplace_back(position, factor);
+    if (factor > kLargestFactor)  // a weight of at most 1 times it stays far from overflow
+      throw cli::FlagError("--weight-source: factor " + pair.substr(colon + 1) + " of position " +
+                           std::to_string(position) + " is above " + number_text(kLargestFactor));
+    add_factor(steering, position, factor, "--weight-source");
   }
 }
 

@@ -46,9 +46,11 @@ struct Steering {
 // the file and line.
 void parse_force(const std::string& text, Steering& steering);
 std::vector<std::vector<double>> parse_map(const std::string& text, const std::string& name);
-// "2" or "0,3": positions whose weight becomes 0.
+// "2" or "0,3": positions whose weight becomes 0; each may be given once.
 void parse_block(const std::string& text, Steering& steering);
-// "0:3" or "0:3,2:0.5": position:factor pairs, factors >= 0.
+// "0:3" or "0:3,2:0.5": position:factor pairs, 0 <= factor <= kLargestFactor. A position
+// already blocked or weighted is refused.
+inline constexpr double kLargestFactor = 1e6;
 void parse_weights(const std::string& text, Steering& steering);
 // "1" or "0,1": indices for --edit-layer; `flag` names it in errors.
 std::vector<std::size_t> parse_indices(const std::string& text, const std::string& flag);
