@@ -1,9 +1,10 @@
 // tasks.h — the toy seq2seq tasks, generated from a seed: reverse, copy and sort a string of
 // digits, add two numbers ("57+68" -> "125"), or mix: one of the first three, named by an
-// instruction symbol before the digits ("R123" -> "321", "C123" -> "123", "S312" -> "123"). Lengths are drawn uniformly, so short and
-// long inputs are equally common, as in the PyTorch reference's make_pair. Also: a held-out
-// set from a separate seed, length generalisation (train on lengths <= L, evaluate on
-// L+1..L+k) and accuracy by length. Read next: data/batch.h.
+// instruction symbol before the digits ("R123" -> "321", "C123" -> "123", "S312" -> "123").
+// Lengths are drawn uniformly, so short and long inputs are equally common, as in the PyTorch
+// reference's make_pair. Also: a held-out set from a separate seed, length generalisation
+// (train on lengths <= L, evaluate on L+1..L+k) and accuracy by length.
+// Read next: data/batch.h.
 #pragma once
 
 #include <cstdint>

@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
             if (h < heads) {
               weight += double(map.at({h, t, 0}));
             } else {
-              for (std::size_t k = 0; k < heads; ++k) weight += double(map.at({k, t, 0})) / double(heads);
+              for (std::size_t k = 0; k < heads; ++k)
+                weight += double(map.at({k, t, 0})) / double(heads);
             }
           }
         }
@@ -150,10 +151,12 @@ int main(int argc, char** argv) {
     distinct[i] = r != digits && s != digits && r != s;
     distinct_count += distinct[i];
   }
-  std::printf("\nEditing the attention to the instruction: what the outputs are then, as %% of the\n"
+  std::printf("\nEditing the attention to the instruction: what the outputs are then, as %% of "
+              "the\n"
               "%zu inputs whose reversal, copy and sort all differ, by instruction:\n",
               distinct_count);
-  std::printf("  edit                        instruction   reverse     copy     sort   none of them\n");
+  std::printf("  edit                        instruction   reverse     copy     sort   "
+              "none of them\n");
   struct Edit {
     const char* name;
     double cross, self;  // factors on position 0: decoder cross-, encoder self-attention
@@ -197,7 +200,8 @@ int main(int argc, char** argv) {
   const std::string digits = "3841902";
   std::vector<std::string> three;
   for (const Task task : kInstructions) three.push_back(instruction_symbol(task) + digits);
-  std::printf("\nThe digits %s under each instruction, unedited and with the instruction blocked:\n",
+  std::printf("\nThe digits %s under each instruction, unedited and with the instruction "
+              "blocked:\n",
               digits.c_str());
   const std::vector<nn::Hypothesis> shown = decode(model, vocab, three, {}, true);
   const std::vector<nn::Hypothesis> blocked =

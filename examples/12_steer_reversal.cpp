@@ -53,7 +53,8 @@ std::string reversed(const std::string& s) { return {s.rbegin(), s.rend()}; }
 
 // (H, T, S) -> a mean-of-heads panel labelled with the tokens.
 plot::Heatmap panel(const std::string& title, const Tensor& layer,
-                    const std::vector<std::string>& source, const std::vector<std::string>& output) {
+                    const std::vector<std::string>& source,
+                    const std::vector<std::string>& output) {
   const Tensor mean = view::head_mean(layer.slice(2, 0, source.size()));
   plot::Heatmap heatmap;
   heatmap.title = title;
@@ -98,7 +99,8 @@ std::string before_after(nn::Seq2SeqTransformer& model, const Vocab& vocab,
 
 int main(int argc, char** argv) {
   const cli::Pictures pictures(argc, argv, "Steering the reversal model's cross-attention.");
-  const training::Checkpoint checkpoint = training::load_checkpoint("docs/models/reverse.safetensors");
+  const training::Checkpoint checkpoint =
+      training::load_checkpoint("docs/models/reverse.safetensors");
   nn::Seq2SeqTransformer& model = *checkpoint.model;
   const Vocab& vocab = checkpoint.vocab;
 
@@ -109,7 +111,8 @@ int main(int argc, char** argv) {
                                                             {"diagonal, layer 0", diagonal({0})},
                                                             {"diagonal, layer 1", diagonal({1})},
                                                             {"diagonal, both", diagonal({})}})
-    std::printf("  %-18s -> %s\n", name.c_str(), decode(model, vocab, {input}, steering)[0].c_str());
+    std::printf("  %-18s -> %s\n", name.c_str(),
+                decode(model, vocab, {input}, steering)[0].c_str());
 
   // Held-out inputs of 2 to 16 digits that are not palindromes, so that a copy and a reversal
   // are never the same output.
@@ -171,8 +174,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < n; ++i) {
     const std::string& out = edited_outputs[2][i];
     if (out == sources[i]) continue;
-    if (out.size() < sources[i].size() && sources[i].compare(0, out.size(), out) == 0) ++early;
-    else if (out.size() > sources[i].size() && out.compare(0, sources[i].size(), sources[i]) == 0) ++late;
+    const bool shorter = out.size() < sources[i].size(), longer = out.size() > sources[i].size();
+    if (shorter && sources[i].compare(0, out.size(), out) == 0) ++early;
+    else if (longer && out.compare(0, sources[i].size(), sources[i]) == 0) ++late;
     else ++differ;
   }
   std::printf("\nThe %zu layer-1-only outputs that are not the copy: %zu stop early (a prefix of\n"
@@ -208,7 +212,8 @@ int main(int argc, char** argv) {
                              "Forcing the diagonal in decoder layer 1: the reversal model copies"));
   pictures.save("12-steer-diagonal-layer-0.svg",
                 before_after(model, vocab, input, diagonal({0}),
-                             "Forcing the diagonal in decoder layer 0 only: layer 1 follows, blurred"));
+                             "Forcing the diagonal in decoder layer 0 only: layer 1 follows, "
+                             "blurred"));
   steer::Steering weighted;
   weighted.factors = {{2, 50.0}};
   weighted.layers = {1};

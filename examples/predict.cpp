@@ -75,7 +75,8 @@ cli::Flags declare_flags(Options& o) {
   flags.add("--block-source", o.block_text,
             "set source position I's weight to 0 (I,J: several), then renormalise", "I");
   flags.add("--weight-source", o.weight_text,
-            "multiply source position I's weight by X >= 0 (I:X,J:Y: several), then renormalise",
+            "multiply source position I's weight by X in [0, 1e6] (I:X,J:Y: several), then "
+            "renormalise",
             "I:X");
   flags.add("--edit-layer", o.layer_text, "edit decoder layer L only (L,M: several); default: all",
             "L");

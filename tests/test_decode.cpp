@@ -617,8 +617,8 @@ TEST_CASE("weight edit: refused while training records a graph, and for a layer 
   const TokenMatrix tgt_in = tokens(2, 2, {BOS, 3, BOS, 4});
   model.set_cross_attention_edit(0, force_position_edit());
   CHECK(model.transformer().decoder().layer(0).multihead_attn().has_weight_edit());
-  CHECK_THROWS_WITH_AS(model.forward(src, tgt_in), doctest::Contains("edit_weights is for inference"),
-                       Error);
+  CHECK_THROWS_WITH_AS(model.forward(src, tgt_in),
+                       doctest::Contains("edit_weights is for inference"), Error);
   model.clear_cross_attention_edits();
   CHECK(model.forward(src, tgt_in).shape() == Shape{2, 2, 13});  // cleared: training works
   CHECK_THROWS_WITH_AS(model.set_cross_attention_edit(2, force_position_edit()),

@@ -318,8 +318,9 @@ TEST_CASE("predict: steering prints the unedited output, then the steered one, b
   }
   // The committed reversal model, made to read the source in order by its second decoder
   // layer, copies instead of reversing (docs/steering-cross-attention.md measures how often).
+  const std::string model = fs::absolute("docs/models/reverse.safetensors").string();
   const Run copy = run_program(kProgram,
-                               "--checkpoint " + quote(fs::absolute("docs/models/reverse.safetensors").string()) +
+                               "--checkpoint " + quote(model) +
                                    " --force-attention diagonal --edit-layer 1 --svg " +
                                    quote(f.work.file("maps.svg")) + " --show-attention 12345",
                                f.io.path);
@@ -330,8 +331,8 @@ TEST_CASE("predict: steering prints the unedited output, then the steered one, b
   CHECK(copy.out.find("cross-attention, decoder layer 1 of 2") != std::string::npos);
   const std::string svg = read_file(f.work.file("maps.svg"));
   CHECK(svg.find("unedited: 1 2 3 4 5 EOS -&gt; 5 4 3 2 1 EOS") != std::string::npos);
-  CHECK(svg.find("steered, force diagonal (layer 1, every head): 1 2 3 4 5 EOS -&gt; 1 2 3 4 5 EOS") !=
-        std::string::npos);
+  CHECK(svg.find("steered, force diagonal (layer 1, every head): 1 2 3 4 5 EOS -&gt; "
+                 "1 2 3 4 5 EOS") != std::string::npos);
 }
 
 TEST_CASE("predict: a steering edit an input cannot take is that input's error; the rest decode") {

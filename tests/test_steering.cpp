@@ -140,7 +140,8 @@ TEST_CASE("steering: blocking where all the weight was spreads it over the open 
 TEST_CASE("steering: flags and checks refuse what cannot mean anything, naming it") {
   steer::Steering steering;
   CHECK_THROWS_WITH_AS(steer::parse_weights("0:-1", steering),
-                       "--weight-source: factor -1 of position 0 is negative; weights must stay >= 0",
+                       "--weight-source: factor -1 of position 0 is negative; weights must stay "
+                       ">= 0",
                        cli::FlagError);
   CHECK_THROWS_WITH_AS(steer::parse_weights("0:1e7", steering),
                        "--weight-source: factor 1e7 of position 0 is above 1e+06", cli::FlagError);
@@ -161,8 +162,8 @@ TEST_CASE("steering: flags and checks refuse what cannot mean anything, naming i
                        "--edit-layer 2: this model has 2 decoder layers, 0..1", cli::FlagError);
   steer::Steering heads;
   heads.head = 4;
-  CHECK_THROWS_WITH_AS(steer::check_model(heads, config), "--edit-head 4: this model has 4 heads, 0..3",
-                       cli::FlagError);
+  CHECK_THROWS_WITH_AS(steer::check_model(heads, config),
+                       "--edit-head 4: this model has 4 heads, 0..3", cli::FlagError);
   steer::Steering block;
   steer::parse_block("5", block);
   CHECK_THROWS_WITH_AS(steer::check_source(block, 4, "argument 1"),

@@ -67,8 +67,9 @@ double module_ms(nn::MultiHeadAttention& attention, std::size_t T, std::size_t S
   const Tensor x = Tensor::randn({kBatch, T, kDModel}, gen);
   const Tensor memory = Tensor::randn({kBatch, S, kDModel}, gen);
   Tensor out;
-  const double seconds = seconds_per_call(
-      [&] { out = causal ? attention.forward(x, x, Tensor(), true) : attention.forward(x, memory); });
+  const double seconds = seconds_per_call([&] {
+    out = causal ? attention.forward(x, x, Tensor(), true) : attention.forward(x, memory);
+  });
   check_finite(out, "MultiHeadAttention's output");
   return 1e3 * seconds;
 }

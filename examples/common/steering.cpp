@@ -84,8 +84,8 @@ std::vector<std::vector<double>> parse_map(const std::string& text, const std::s
     }
     if (row.empty()) continue;  // blank or comment
     if (!rows.empty() && row.size() != rows[0].size())
-      throw cli::FlagError(where + ": " + std::to_string(row.size()) + " weights, but the first row has " +
-                           std::to_string(rows[0].size()));
+      throw cli::FlagError(where + ": " + std::to_string(row.size()) +
+                           " weights, but the first row has " + std::to_string(rows[0].size()));
     // Renormalised by the largest weight first, so that no sum of large weights overflows.
     const double largest = *std::max_element(row.begin(), row.end());
     if (largest == 0) throw cli::FlagError(where + ": a row of zeros attends to nothing");
