@@ -150,7 +150,7 @@ FUZZ_FLAGS = -std=c++17 -O1 -g -fno-omit-frame-pointer $(CXXFLAGS_ARCH) $(WARNIN
   -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.cpp,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.cpp))
 FUZZ_APP_SRC := $(wildcard examples/training/*.cpp) examples/common/flags.cpp \
-  examples/common/train_flags.cpp examples/common/predict_input.cpp
+  examples/common/train_flags.cpp examples/common/predict_input.cpp examples/common/steering.cpp
 FUZZ_OBJ := $(LIB_SRC:%.cpp=build/fuzz/%.o) $(FUZZ_APP_SRC:%.cpp=build/fuzz/%.o)
 
 build/fuzz/%.o: %.cpp Makefile

@@ -42,8 +42,23 @@ std::size_t random_length(const TaskSpec& spec, Generator& gen) {
 }  // namespace
 
 const std::vector<std::string>& task_names() {
-  static const std::vector<std::string> names = {"reverse", "copy", "sort", "add"};
+  static const std::vector<std::string> names = {"reverse", "copy", "sort", "add", "mix"};
   return names;
+}
+
+std::string instruction_symbol(Task task) {
+  if (task == Task::reverse) return "R";
+  if (task == Task::copy) return "C";
+  if (task == Task::sort) return "S";
+  fail("instruction_symbol: task " + task_name(task) + " is not an instruction of mix "
+       "(reverse, copy or sort)");
+}
+
+Task instruction_of(const Pair& mix_example) {
+  for (const Task task : {Task::reverse, Task::copy, Task::sort})
+    if (mix_example.source.rfind(instruction_symbol(task), 0) == 0) return task;
+  fail("instruction_of: mix source '" + mix_example.source +
+       "' does not start with an instruction (R, C or S)");
 }
 
 std::string task_name(Task task) { return task_names()[std::size_t(task)]; }
@@ -76,6 +91,8 @@ Vocab task_vocab(Task task) {
   std::vector<std::string> symbols;
   for (char digit = '0'; digit <= '9'; ++digit) symbols.emplace_back(1, digit);
   if (task == Task::add) symbols.emplace_back("+");
+  if (task == Task::mix)
+    for (const char* instruction : {"C", "R", "S"}) symbols.emplace_back(instruction);
   return Vocab(TokenMode::characters, symbols);
 }
 
@@ -86,10 +103,13 @@ Pair make_example(const TaskSpec& spec, Generator& gen) {
     const std::string b = random_number(random_length(spec, gen), gen);
     return {a + "+" + b, decimal_sum(a, b)};
   }
+  // mix: the instruction first, then the digits it applies to
+  const Task task = spec.task == Task::mix ? Task(gen.below(3)) : spec.task;  // reverse, copy, sort
   const std::string source = random_digits(random_length(spec, gen), gen);
   std::string target = source;
-  if (spec.task == Task::reverse) std::reverse(target.begin(), target.end());
-  if (spec.task == Task::sort) std::sort(target.begin(), target.end());
+  if (task == Task::reverse) std::reverse(target.begin(), target.end());
+  if (task == Task::sort) std::sort(target.begin(), target.end());
+  if (spec.task == Task::mix) return {instruction_symbol(task) + source, target};
   return {source, target};
 }
 
@@ -119,6 +139,10 @@ std::vector<Pair> make_held_out(const TaskSpec& spec, std::size_t count, std::ui
 }
 
 std::size_t example_length(Task task, const Pair& example) {
+  if (task == Task::mix) {
+    instruction_of(example);  // checks it has one
+    return split_code_points(example.source, "example_length").size() - 1;
+  }
   if (task != Task::add) return split_code_points(example.source, "example_length").size();
   const std::size_t plus = example.source.find('+');
   if (plus == std::string::npos)

@@ -19,6 +19,7 @@
 
 #include "autograd/gemm.h"
 #include "autograd/thread_pool.h"
+#include "examples/common/bench_attention.h"
 #include "examples/common/bench_model.h"
 
 using namespace crossgrad;
@@ -175,6 +176,8 @@ const Section sections[] = {
      bench::profile},
     {"compare", "the standard step against its PyTorch twin, same machine, 1 and 2 threads",
      bench::compare},
+    {"attention", "self-attention as L grows, cross-attention as T x S grows; writes an SVG",
+     [] { bench::attention(); }},
 };
 
 }  // namespace

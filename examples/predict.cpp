@@ -20,6 +20,7 @@
 #include "examples/common/attention_view.h"
 #include "examples/common/flags.h"
 #include "examples/common/predict_input.h"
+#include "examples/common/steering.h"
 #include "examples/training/checkpoint.h"
 #include "nn/decode.h"
 
@@ -33,7 +34,11 @@ const char* const kDescription =
     "that cannot be decoded (an empty line, an unknown symbol) gets a one-line error on\n"
     "stderr naming it instead, and the exit status is then 1. Heatmaps are in colour on a\n"
     "terminal unless NO_COLOR is set. For example:\n"
-    "  build/predict --checkpoint runs/reverse.safetensors 12345 --show-attention\n";
+    "  build/predict --checkpoint runs/reverse.safetensors 12345 --show-attention\n"
+    "Steering flags edit the cross-attention while decoding and print each input's\n"
+    "unedited output, then its steered one (docs/steering-cross-attention.md):\n"
+    "  build/predict --checkpoint docs/models/reverse.safetensors --force-attention diagonal\n"
+    "      --edit-layer 1 12345\n";
 
 struct Options {
   std::string checkpoint, svg, data, head_text;
@@ -43,6 +48,8 @@ struct Options {
   bool show_attention = false, score = false;
   long head = -1;  // -1: the mean of the heads
   std::vector<std::string> inputs;
+  std::string force_text, block_text, weight_text, layer_text, edit_head_text;
+  steer::Steering steering;
 };
 
 // --- Command line ---
@@ -60,6 +67,20 @@ cli::Flags declare_flags(Options& o) {
   flags.add("--head", o.head_text,
             "show head N (from 0) instead of the mean; implies --show-attention", "N");
   flags.add("--svg", o.svg, "write every layer's and head's cross-attention as SVG", "FILE");
+  flags.section("Steering (each input's unedited output, then its steered one)");
+  flags.add("--force-attention", o.force_text,
+            "force the cross-attention: diagonal, anti-diagonal, or FILE with one row of weights "
+            "per output step (source tokens, then EOS)",
+            "MAP");
+  flags.add("--block-source", o.block_text,
+            "set source position I's weight to 0 (I,J: several), then renormalise", "I");
+  flags.add("--weight-source", o.weight_text,
+            "multiply source position I's weight by X in [0, 1e6] (I:X,J:Y: several), then "
+            "renormalise",
+            "I:X");
+  flags.add("--edit-layer", o.layer_text, "edit decoder layer L only (L,M: several); default: all",
+            "L");
+  flags.add("--edit-head", o.edit_head_text, "edit head H only; default: every head", "H");
   flags.section("Scoring");
   flags.add_switch("--score", o.score,
                    "read source<TAB>target lines, print each as source<TAB>target<TAB>log p(target"
@@ -83,6 +104,18 @@ std::optional<Options> parse_options(int argc, char** argv) {
   if (!o.data.empty() && !o.score) throw cli::FlagError("--data FILE only applies to --score");
   if (o.score && (o.show_attention || !o.svg.empty() || o.beam || o.max_len))
     throw cli::FlagError("--beam, --max-len, --show-attention, --head and --svg are for decoding");
+  if (flags.given("--force-attention")) steer::parse_force(o.force_text, o.steering);
+  if (flags.given("--block-source")) steer::parse_block(o.block_text, o.steering);
+  if (flags.given("--weight-source")) steer::parse_weights(o.weight_text, o.steering);
+  if (flags.given("--edit-layer"))
+    o.steering.layers = steer::parse_indices(o.layer_text, "--edit-layer");
+  if (flags.given("--edit-head"))
+    o.steering.head = std::size_t(cli::parse_unsigned(o.edit_head_text, "--edit-head"));
+  if ((flags.given("--edit-layer") || flags.given("--edit-head")) && !o.steering.any())
+    throw cli::FlagError("--edit-layer and --edit-head choose what to steer: add "
+                         "--force-attention, --block-source or --weight-source");
+  if (o.score && o.steering.any())
+    throw cli::FlagError("--force-attention, --block-source and --weight-source are for decoding");
   if (o.score && !o.inputs.empty())
     throw cli::FlagError("--score reads lines from stdin or --data FILE, not arguments ('" +
                          o.inputs[0] + "')");
@@ -101,6 +134,14 @@ struct Session {
 
 using cli::Input;
 
+// An input read and checked against the steering: a source position it lacks is its error.
+Input read_source(Session& session, const std::string& text, const std::string& where) {
+  Input input = session.reader.read(text, where);
+  if (session.options.steering.any())
+    steer::check_source(session.options.steering, input.ids.size() + 1, where);  // + EOS
+  return input;
+}
+
 std::string without_cr(std::string line) {  // Windows line ends
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
@@ -108,20 +149,28 @@ std::string without_cr(std::string line) {  // Windows line ends
 
 // --- Decoding and showing ---
 
-std::vector<nn::Hypothesis> decode_all(Session& session, const std::vector<Input>& inputs) {
+// With `steered`, the options' steering edits the cross-attention while decoding.
+std::vector<nn::Hypothesis> decode_all(Session& session, const std::vector<Input>& inputs,
+                                       bool steered) {
   const Options& o = session.options;
+  steer::install(steered ? o.steering : steer::Steering(), session.model);
   nn::DecodeOptions decode;
   decode.max_len = o.max_len;
   decode.keep_attention = o.show_attention || !o.svg.empty();
   decode.beam = std::max<std::size_t>(o.beam, 1);
   decode.length_penalty = o.length_penalty;
-  return cli::decode_inputs(session.model, inputs, decode, /*beam_search=*/o.beam != 0);
+  std::vector<nn::Hypothesis> out =
+      cli::decode_inputs(session.model, inputs, decode, /*beam_search=*/o.beam != 0);
+  session.model.clear_cross_attention_edits();
+  return out;
 }
 
 // Labels and maps for one input; the batch's padding columns are cut from the maps.
 view::AttentionExample attention_example(const Vocab& vocab, const std::string& text,
-                                         const nn::Hypothesis& hypothesis) {
+                                         const nn::Hypothesis& hypothesis,
+                                         const std::string& caption = "") {
   view::AttentionExample example;
+  example.caption = caption;
   for (const std::string& token : vocab.tokenize(text))
     example.source.push_back(view::token_label(token));
   example.source.push_back(view::token_label(vocab.symbol(EOS)));
@@ -149,22 +198,34 @@ void print_attention(const Session& session, const view::AttentionExample& examp
 }
 
 // Decodes the inputs, then prints each output and, if asked, its heatmaps; the attention
-// of each is added to svg_examples when --svg asks for them.
+// of each is added to svg_examples when --svg asks for them. Steering decodes each input
+// twice and prints "unedited: ..." and "steered: ..." lines, each followed by its maps.
 void decode_and_show(Session& session, const std::vector<Input>& inputs,
                      std::vector<view::AttentionExample>& svg_examples) {
   const Options& o = session.options;
-  const std::vector<nn::Hypothesis> hypotheses = decode_all(session, inputs);
-  std::vector<view::AttentionExample> examples;
-  for (std::size_t i = 0; i < inputs.size() && (o.show_attention || !o.svg.empty()); ++i)
-    examples.push_back(attention_example(session.vocab, inputs[i].text, hypotheses[i]));
-  if (!o.svg.empty()) svg_examples.insert(svg_examples.end(), examples.begin(), examples.end());
+  const bool steering = o.steering.any(), maps = o.show_attention || !o.svg.empty();
+  const std::vector<nn::Hypothesis> hypotheses = decode_all(session, inputs, false);
+  const std::vector<nn::Hypothesis> steered =
+      steering ? decode_all(session, inputs, true) : std::vector<nn::Hypothesis>();
+  const auto show = [&](const std::string& label, const Input& input,
+                        const nn::Hypothesis& hypothesis, const std::string& caption) {
+    std::cout << label << session.vocab.decode(hypothesis.tokens) << "\n";
+    if (hypothesis.tokens.empty() || hypothesis.tokens.back() != EOS)
+      std::cerr << "predict: warning: " << input.where << ": no EOS within "
+                << hypothesis.tokens.size() << " tokens; the output is cut (raise --max-len)\n";
+    if (!maps) return;
+    const view::AttentionExample example =
+        attention_example(session.vocab, input.text, hypothesis, caption);
+    if (!o.svg.empty()) svg_examples.push_back(example);
+    if (o.show_attention) print_attention(session, example);
+  };
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::vector<std::int64_t>& tokens = hypotheses[i].tokens;
-    std::cout << session.vocab.decode(tokens) << "\n";
-    if (tokens.empty() || tokens.back() != EOS)
-      std::cerr << "predict: warning: " << inputs[i].where << ": no EOS within " << tokens.size()
-                << " tokens; the output is cut (raise --max-len)\n";
-    if (o.show_attention) print_attention(session, examples[i]);
+    if (!steering) {
+      show("", inputs[i], hypotheses[i], "");
+      continue;
+    }
+    show("unedited: ", inputs[i], hypotheses[i], "unedited");
+    show("steered:  ", inputs[i], steered[i], "steered, " + o.steering.describe());
   }
   std::cout.flush();
 }
@@ -186,7 +247,7 @@ int run_interactive(Session& session) {
        ++number) {
     if ((line = without_cr(line)).empty()) continue;
     try {
-      decode_and_show(session, {session.reader.read(line, "line " + std::to_string(number))},
+      decode_and_show(session, {read_source(session, line, "line " + std::to_string(number))},
                       svg_examples);
       if (!session.options.svg.empty())
         nn::write_file_atomically(session.options.svg, view::render_svg(svg_examples));
@@ -213,7 +274,7 @@ int run_batch(Session& session) {
   };
   const auto take = [&](const std::string& text, const std::string& where) {
     try {
-      pending.push_back(session.reader.read(text, where));
+      pending.push_back(read_source(session, text, where));
     } catch (const Error& error) {
       decode_pending();  // the outputs of the lines before this one come first
       report_error(error);
@@ -272,6 +333,7 @@ void check_against_model(const Options& o, const nn::TransformerConfig& config) 
     throw cli::FlagError("--head " + std::to_string(o.head) + ": this model has " +
                          std::to_string(config.num_heads) + " heads, 0.." +
                          std::to_string(config.num_heads - 1));
+  steer::check_model(o.steering, config);
   if (o.max_len > config.max_len)
     throw cli::FlagError("--max-len " + std::to_string(o.max_len) + " exceeds this model's " +
                          "positional table of " + std::to_string(config.max_len) + " positions");

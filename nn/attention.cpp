@@ -27,7 +27,6 @@ MultiHeadAttention::MultiHeadAttention(std::size_t d_model, std::size_t num_head
                                        Generator& gen, real dropout, Generator& dropout_gen)
     : d_model_(checked_d_model(d_model, num_heads)),
       num_heads_(num_heads),
-      head_dim_(d_model / num_heads),
       dropout_(dropout),
       dropout_gen_(&dropout_gen),
       out_proj_(d_model, d_model, gen) {
@@ -87,13 +86,21 @@ KeyValueCache MultiHeadAttention::project_key_value(const Tensor& key_value) con
 }
 
 Tensor MultiHeadAttention::attend(const Tensor& q, const KeyValueCache& keys_values,
-                                  AttentionOptions options) {
+                                  AttentionOptions options, std::size_t first_query) {
   // context = softmax(q kᵀ / √Dh, masked) v for each head's Dh columns: (B, T, D), one op.
   // Masked keys get weight exactly 0; the weights (B, H, T, S) are kept for pictures.
   options.heads = num_heads_;
   options.dropout = is_training() ? dropout_ : 0;
   options.dropout_gen = dropout_gen_;
   options.weights = &last_weights_;
+  if (weight_edit_) {  // the op calls it for each (b, h) block between softmax and weights · v
+    const real* padding =
+        options.key_padding_mask.defined() ? options.key_padding_mask.data() : nullptr;
+    options.edit_weights = [this, padding, first_query](std::size_t b, std::size_t h, real* w,
+                                                        std::size_t T, std::size_t S) {
+      weight_edit_({b, h, first_query, w, T, S, padding ? padding + b * S : nullptr});
+    };
+  }
   const Tensor context =
       scaled_dot_product_attention(q, keys_values.key, keys_values.value, options);
   return out_proj_.forward(context);
@@ -116,7 +123,8 @@ void MultiHeadAttention::append_key_value(KeyValueCache& cache,
 }
 
 Tensor MultiHeadAttention::forward_cached(const Tensor& query, const KeyValueCache& cache,
-                                          const Tensor& key_padding_mask) {
+                                          const Tensor& key_padding_mask,
+                                          std::size_t first_query) {
   const std::size_t rows = cache.length() > 0 ? cache.value.size(0) : 0;
   if (query.dim() != 3 || query.size(2) != d_model_ || cache.length() == 0 ||
       query.size(0) != rows)
@@ -127,7 +135,7 @@ Tensor MultiHeadAttention::forward_cached(const Tensor& query, const KeyValueCac
   // Every cached key precedes the query, so only padding can hide one.
   AttentionOptions options;
   options.key_padding_mask = key_padding_mask;
-  return attend(project(query, 0), cache, options);
+  return attend(project(query, 0), cache, options, first_query);
 }
 
 std::string MultiHeadAttention::extra_repr() const {

@@ -7,6 +7,7 @@
 // Read next: nn/transformer.h (the layers that use it).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -22,6 +23,19 @@ struct KeyValueCache {
   Tensor value;  // (N, L, D)
   std::size_t length() const { return value.defined() ? value.size(1) : 0; }
 };
+
+// One (batch row, head) block of attention weights as a weight edit sees it: (T, S),
+// row-major, after the softmax and before they mix the values, to change in place. Query row
+// t is position first_query + t of its sequence (decoding with the cache feeds one position a
+// step, so T is 1 and first_query the step); key s is padding where key_padding[s] != 0
+// (key_padding is nullptr without a mask); each row sums to 1 over the other keys.
+struct WeightBlock {
+  std::size_t row, head, first_query;
+  real* weights;
+  std::size_t T, S;
+  const real* key_padding;
+};
+using WeightEdit = std::function<void(const WeightBlock&)>;
 
 class MultiHeadAttention : public Module {
  public:
@@ -52,9 +66,19 @@ class MultiHeadAttention : public Module {
   // Projects new_key_value (N, 1, D) and appends it to cache along L (self-attention).
   void append_key_value(KeyValueCache& cache, const Tensor& new_key_value) const;
   // query (N, T, D) attends to every cached key (none lies in its future) -> (N, T, D).
-  // key_padding_mask: undefined or (N, L), as in forward.
+  // key_padding_mask: undefined or (N, L), as in forward. first_query: the position of query
+  // row 0 in its sequence, which only a weight edit reads (WeightBlock::first_query).
   Tensor forward_cached(const Tensor& query, const KeyValueCache& cache,
-                        const Tensor& key_padding_mask = Tensor());
+                        const Tensor& key_padding_mask = Tensor(), std::size_t first_query = 0);
+
+  // The edit point, for inference (steering): every later forward, forward_cached and
+  // forward_packed hands each (row, head) block of weights to `edit` between the softmax and
+  // weights · v, and last_attention_weights() then holds the edited weights. An empty
+  // function clears it; while one is set, a forward that records a graph is refused (the
+  // backward assumes the softmax's weights). Without an edit nothing changes on any path.
+  void set_weight_edit(WeightEdit edit) { weight_edit_ = std::move(edit); }
+  void clear_weight_edit() { weight_edit_ = nullptr; }
+  bool has_weight_edit() const { return bool(weight_edit_); }
 
   // The attention weights of the last forward (or forward_cached), per head: (B, H, T, S),
   // detached, taken before dropout. Rows sum to 1; masked keys get exactly 0. Undefined
@@ -73,14 +97,17 @@ class MultiHeadAttention : public Module {
   // sliced as views (no copy): (B, L, D) -> (B, L, D).
   Tensor project(const Tensor& x, std::size_t block) const;
   // softmax(q kᵀ / √Dh, masked) v per head, then out_proj: q (B, T, D) -> (B, T, D).
-  Tensor attend(const Tensor& q, const KeyValueCache& keys_values, AttentionOptions options);
+  // first_query: the position of q's row 0, for the weight edit.
+  Tensor attend(const Tensor& q, const KeyValueCache& keys_values, AttentionOptions options,
+                std::size_t first_query = 0);
 
-  std::size_t d_model_, num_heads_, head_dim_;
+  std::size_t d_model_, num_heads_;
   real dropout_;
   Generator* dropout_gen_;
   Tensor in_proj_weight_, in_proj_bias_;
   Linear out_proj_;
   Tensor last_weights_;
+  WeightEdit weight_edit_;
 };
 
 }  // namespace crossgrad::nn

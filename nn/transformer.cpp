@@ -114,15 +114,16 @@ Tensor DecoderLayer::forward_packed(const Tensor& x, const Tensor& memory,
 }
 
 Tensor DecoderLayer::forward_step(const Tensor& x, DecoderLayerCache& cache,
-                                  const Tensor& memory_padding_mask) {
+                                  const Tensor& memory_padding_mask, std::size_t position) {
   // forward's three blocks for the newest position only: its self-attention keys/values
   // join the cache, and it attends to them all (every one is in its past, so no causal mask)
   const Tensor normed = norm1_.forward(x);  // (N, 1, D)
   self_attn_.append_key_value(cache.self_attn, normed);
-  Tensor h = x + dropout1_.forward(self_attn_.forward_cached(normed, cache.self_attn));
+  Tensor h = x + dropout1_.forward(self_attn_.forward_cached(normed, cache.self_attn, Tensor(),
+                                                            position));
   // cross-attention over the source keys/values projected once by start_decoding
   h = h + dropout2_.forward(multihead_attn_.forward_cached(norm2_.forward(h), cache.cross_attn,
-                                                           memory_padding_mask));
+                                                           memory_padding_mask, position));
   return h + dropout3_.forward(feed_forward(linear1_, dropout_, linear2_, norm3_.forward(h)));
 }
 
@@ -192,7 +193,7 @@ Tensor Decoder::forward_step(const Tensor& x, DecoderCache& cache) {
          " layers, the decoder " + std::to_string(layers_.size()));
   Tensor h = x;  // (N, 1, D)
   for (std::size_t i = 0; i < layers_.size(); ++i)
-    h = layers_[i]->forward_step(h, cache.layers[i], cache.memory_padding_mask);
+    h = layers_[i]->forward_step(h, cache.layers[i], cache.memory_padding_mask, cache.length);
   return norm_.forward(h);
 }
 
@@ -366,6 +367,21 @@ std::vector<Tensor> Seq2SeqTransformer::cross_attention_weights() {
   for (std::size_t i = 0; i < decoder.num_layers(); ++i)
     maps.push_back(decoder.layer(i).multihead_attn().last_attention_weights());
   return maps;
+}
+
+void Seq2SeqTransformer::set_cross_attention_edit(std::size_t layer, WeightEdit edit) {
+  Decoder& decoder = transformer_.decoder();
+  if (layer >= decoder.num_layers())
+    fail("Seq2SeqTransformer::set_cross_attention_edit: decoder layer " + std::to_string(layer) +
+         " does not exist; the model has " + std::to_string(decoder.num_layers()) +
+         " (0.." + std::to_string(decoder.num_layers() - 1) + ")");
+  decoder.layer(layer).multihead_attn().set_weight_edit(std::move(edit));
+}
+
+void Seq2SeqTransformer::clear_cross_attention_edits() {
+  Decoder& decoder = transformer_.decoder();
+  for (std::size_t i = 0; i < decoder.num_layers(); ++i)
+    decoder.layer(i).multihead_attn().clear_weight_edit();
 }
 
 std::string Seq2SeqTransformer::extra_repr() const {

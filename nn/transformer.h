@@ -87,10 +87,10 @@ class DecoderLayer : public Module {
   Tensor forward_packed(const Tensor& x, const Tensor& memory,
                         const std::vector<std::size_t>& tgt_offsets,
                         const std::vector<std::size_t>& src_offsets);
-  // forward for one new position: x (N, 1, D) -> (N, 1, D), keys/values from the cache
-  // (its self-attention ones grow by this position). Same parameters, same ops.
+  // forward for one new position: x (N, 1, D) at `position` -> (N, 1, D), keys/values from
+  // the cache (its self-attention ones grow by this position). Same parameters, same ops.
   Tensor forward_step(const Tensor& x, DecoderLayerCache& cache,
-                      const Tensor& memory_padding_mask);
+                      const Tensor& memory_padding_mask, std::size_t position);
 
   MultiHeadAttention& self_attn() { return self_attn_; }
   MultiHeadAttention& multihead_attn() { return multihead_attn_; }  // the cross-attention
@@ -204,6 +204,12 @@ class Seq2SeqTransformer : public Module {
   // The cross-attention weights (B, H, T, S) of each decoder layer from the last forward
   // (or (N, H, 1, S) from the last decode_step).
   std::vector<Tensor> cross_attention_weights();
+  // Steering: `edit` changes decoder layer `layer`'s cross-attention weights in every later
+  // forward, decode and decode_step, so greedy decoding, beam search and score, cached or
+  // not, all see it (MultiHeadAttention::set_weight_edit; an empty function clears it).
+  // The WeightBlock's query rows are output positions: 0 is the one fed BOS.
+  void set_cross_attention_edit(std::size_t layer, WeightEdit edit);
+  void clear_cross_attention_edits();
 
   const TransformerConfig& config() const { return config_; }
   Generator& dropout_generator() { return dropout_gen_; }  // saved with training state

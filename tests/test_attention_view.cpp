@@ -123,7 +123,7 @@ TEST_CASE("attention view: weights that disagree with the labels are an error") 
                                          "and 2 source labels"),
                        Error);
   view::AttentionExample example{
-      {"a"}, {"b"}, {Tensor::zeros({2, 1, 1}), Tensor::zeros({3, 1, 1})}};
+      {"a"}, {"b"}, {Tensor::zeros({2, 1, 1}), Tensor::zeros({3, 1, 1})}, ""};
   CHECK_THROWS_WITH_AS(view::render_svg({example}),
                        doctest::Contains("render_svg: example 0, layer 1: weights (3,1,1)"), Error);
   example.layers.clear();
@@ -135,9 +135,12 @@ TEST_CASE("attention view: the SVG grid has balanced tags, escaped labels and on
   const Tensor layer = Tensor::from({0.05, 0.15, 0.80, 0.10, 0.85, 0.05, 0.95, 0.05, 0.00,  //
                                      0.20, 0.20, 0.60, 0.30, 0.40, 0.30, 0.50, 0.25, 0.25},
                                     {2, 3, 3});
-  const view::AttentionExample first{{"<&>", "\"q\"", "EOS"}, {"x", "y'", "EOS"}, {layer, layer}};
-  const view::AttentionExample second{{"a", "EOS"}, {"b"}, {Tensor::full({2, 1, 2}, 0.5)}};
+  const view::AttentionExample first{
+      {"<&>", "\"q\"", "EOS"}, {"x", "y'", "EOS"}, {layer, layer}, ""};
+  const view::AttentionExample second{
+      {"a", "EOS"}, {"b"}, {Tensor::full({2, 1, 2}, 0.5)}, "steered"};
   const std::string svg = view::render_svg({first, second});
+  CHECK(svg.find(">steered: a EOS -&gt; b </text>") != std::string::npos);  // the caption
   INFO(svg.substr(0, 2000));
   CHECK(svg.rfind("<?xml", 0) == 0);
   CHECK(tag_balance_problem(svg) == "");

@@ -506,6 +506,126 @@ TEST_CASE("batching: rows of different lengths decode as each row does alone") {
   }
 }
 
+// --- Weight edits (steering cross-attention) ---
+
+namespace {
+
+// A weight edit that forces query position p onto key p (mod the row's real keys), a one-hot
+// row, every head: what the weights then hold is known exactly.
+nn::WeightEdit force_position_edit() {
+  return [](const nn::WeightBlock& block) {
+    std::vector<std::size_t> keys;  // the columns that are not padding
+    for (std::size_t s = 0; s < block.S; ++s)
+      if (!block.key_padding || block.key_padding[s] == 0) keys.push_back(s);
+    for (std::size_t t = 0; t < block.T; ++t) {
+      real* row = block.weights + t * block.S;
+      std::fill(row, row + block.S, real(0));
+      row[keys[(block.first_query + t) % keys.size()]] = 1;
+    }
+  };
+}
+
+// The column force_position_edit chooses for output position t of source row r.
+std::size_t forced_column(const TokenMatrix& src, std::size_t r, std::size_t t) {
+  std::size_t keys = 0;
+  while (keys < src.cols && src.at(r, keys) != PAD) ++keys;
+  return t % keys;
+}
+
+}  // namespace
+
+TEST_CASE("weight edit: an identity edit leaves every token and log p bit-identical") {
+  nn::Seq2SeqTransformer& model = tiny_reverser();
+  const TokenMatrix src = digit_sources(8, 21);
+  std::vector<std::vector<nn::Hypothesis>> runs[2];
+  std::vector<double> scores[2];
+  for (const bool edited : {false, true}) {
+    std::size_t calls = 0;
+    if (edited)
+      for (std::size_t l = 0; l < 2; ++l)
+        model.set_cross_attention_edit(l, [&calls](const nn::WeightBlock&) { ++calls; });
+    for (const bool cache : {true, false})
+      for (const std::size_t beam : {1, 3}) {
+        nn::DecodeOptions options;
+        options.use_cache = cache;
+        options.beam = beam;
+        options.keep_attention = true;
+        runs[edited].push_back(nn::beam_search(model, src, options));
+      }
+    TokenMatrix tgt_in, labels;
+    as_targets(runs[edited][0], tgt_in, labels);
+    scores[edited] = nn::score(model, src, tgt_in, labels);
+    model.clear_cross_attention_edits();
+    CHECK((calls > 0) == edited);  // the edit ran, on every path
+  }
+  REQUIRE(runs[0].size() == runs[1].size());
+  for (std::size_t run = 0; run < runs[0].size(); ++run)
+    for (std::size_t r = 0; r < src.rows; ++r) {
+      const nn::Hypothesis &plain = runs[0][run][r], &edited = runs[1][run][r];
+      CHECK(plain.tokens == edited.tokens);
+      CHECK(plain.log_prob == edited.log_prob);  // bit for bit
+      for (std::size_t l = 0; l < 2; ++l)
+        CHECK(same_bits(plain.cross_attention[l], edited.cross_attention[l]));
+    }
+  CHECK(scores[0] == scores[1]);
+}
+
+TEST_CASE("weight edit: the forced map is what the weights then hold, on every decoding path") {
+  nn::Seq2SeqTransformer& model = tiny_reverser();
+  const TokenMatrix src = digit_sources(6, 22);
+  model.set_cross_attention_edit(1, force_position_edit());
+  std::vector<std::vector<nn::Hypothesis>> runs;
+  for (const bool cache : {true, false})
+    for (const std::size_t beam : {1, 4}) {
+      nn::DecodeOptions options;
+      options.use_cache = cache;
+      options.beam = beam;
+      options.keep_attention = true;
+      runs.push_back(nn::beam_search(model, src, options));
+      for (std::size_t r = 0; r < src.rows; ++r) {
+        const Tensor& map = runs.back()[r].cross_attention.at(1);  // (H, T, S)
+        for (std::size_t h = 0; h < map.size(0); ++h)
+          for (std::size_t t = 0; t < map.size(1); ++t)
+            for (std::size_t s = 0; s < map.size(2); ++s)
+              CHECK(map.at({h, t, s}) == (s == forced_column(src, r, t) ? 1 : 0));
+      }
+    }
+  // Cached and uncached agree under the edit, greedy (beam 1) and beam 4 alike.
+  for (std::size_t r = 0; r < src.rows; ++r) {
+    CHECK(runs[0][r].tokens == runs[2][r].tokens);
+    CHECK(runs[1][r].tokens == runs[3][r].tokens);
+    CHECK(std::abs(runs[0][r].log_prob - runs[2][r].log_prob) <= kTolerance);
+    CHECK(std::abs(runs[1][r].log_prob - runs[3][r].log_prob) <= kTolerance);
+  }
+  // Teacher-forced, the edited layer's weights after forward are the forced map too, and
+  // score() of the edited greedy output is its log_prob.
+  TokenMatrix tgt_in, labels;
+  as_targets(runs[0], tgt_in, labels);
+  const std::vector<double> scores = nn::score(model, src, tgt_in, labels);
+  for (std::size_t r = 0; r < src.rows; ++r)
+    CHECK(std::abs(scores[r] - runs[0][r].log_prob) <= kTolerance);
+  const Tensor weights = model.cross_attention_weights().at(1);  // (B, H, T, S)
+  for (std::size_t r = 0; r < src.rows; ++r)
+    for (std::size_t t = 0; t < tgt_in.cols; ++t)
+      CHECK(weights.at({r, 0, t, forced_column(src, r, t)}) == 1);
+  model.clear_cross_attention_edits();
+}
+
+TEST_CASE("weight edit: refused while training records a graph, and for a layer that is absent") {
+  nn::Seq2SeqTransformer model(small_config(), 4);
+  const TokenMatrix src = digit_sources(2, 23);
+  const TokenMatrix tgt_in = tokens(2, 2, {BOS, 3, BOS, 4});
+  model.set_cross_attention_edit(0, force_position_edit());
+  CHECK(model.transformer().decoder().layer(0).multihead_attn().has_weight_edit());
+  CHECK_THROWS_WITH_AS(model.forward(src, tgt_in),
+                       doctest::Contains("edit_weights is for inference"), Error);
+  model.clear_cross_attention_edits();
+  CHECK(model.forward(src, tgt_in).shape() == Shape{2, 2, 13});  // cleared: training works
+  CHECK_THROWS_WITH_AS(model.set_cross_attention_edit(2, force_position_edit()),
+                       doctest::Contains("decoder layer 2 does not exist; the model has 2"),
+                       Error);
+}
+
 TEST_CASE("decoding runs in eval mode without a graph, and restores the caller's mode") {
   nn::TransformerConfig config = small_config();
   config.dropout = real(0.5);

@@ -302,3 +302,46 @@ TEST_CASE("predict: --help documents every flag and needs no checkpoint") {
                            "source<TAB>target<TAB>log"})
     CHECK(run.out.find(flag) != std::string::npos);
 }
+
+TEST_CASE("predict: steering prints the unedited output, then the steered one, beside its maps") {
+  const Fixture f;
+  // A factor of 1 edits nothing: the steered output is the unedited one, greedy and beam.
+  for (const std::string beam : {"", "--beam 3 "}) {
+    const Run same = f.predict(beam + "--weight-source 0:1 123 4567");
+    INFO(same.err);
+    REQUIRE(same.status == 0);
+    const std::vector<std::string> lines = lines_of(same.out);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0].rfind("unedited: ", 0) == 0);
+    CHECK(lines[1].substr(10) == lines[0].substr(10));
+    CHECK(lines[3].substr(10) == lines[2].substr(10));
+  }
+  // The committed reversal model, made to read the source in order by its second decoder
+  // layer, copies instead of reversing (docs/steering-cross-attention.md measures how often).
+  const std::string model = fs::absolute("docs/models/reverse.safetensors").string();
+  const Run copy = run_program(kProgram,
+                               "--checkpoint " + quote(model) +
+                                   " --force-attention diagonal --edit-layer 1 --svg " +
+                                   quote(f.work.file("maps.svg")) + " --show-attention 12345",
+                               f.io.path);
+  INFO(copy.err);
+  REQUIRE(copy.status == 0);
+  CHECK(copy.out.find("unedited: 54321\n") != std::string::npos);
+  CHECK(copy.out.find("steered:  12345\n") != std::string::npos);
+  CHECK(copy.out.find("cross-attention, decoder layer 1 of 2") != std::string::npos);
+  const std::string svg = read_file(f.work.file("maps.svg"));
+  CHECK(svg.find("unedited: 1 2 3 4 5 EOS -&gt; 5 4 3 2 1 EOS") != std::string::npos);
+  CHECK(svg.find("steered, force diagonal (layer 1, every head): 1 2 3 4 5 EOS -&gt; "
+                 "1 2 3 4 5 EOS") != std::string::npos);
+}
+
+TEST_CASE("predict: a steering edit an input cannot take is that input's error; the rest decode") {
+  const Fixture f;
+  const Run run = f.predict("--block-source 3 12345 12 678");
+  CHECK(run.status == 1);
+  CHECK(run.err.find("predict: error: argument 2: source position 3 is beyond this input's 3 "
+                     "source positions (0..2, EOS last)\n") != std::string::npos);
+  CHECK(lines_of(run.out).size() == 4);  // arguments 1 and 3, unedited and steered
+  check_clean_failure(f.predict("--score --block-source 1", "1\t1\n"),
+                      {"--block-source and --weight-source are for decoding"});
+}

@@ -24,6 +24,31 @@ TEST_CASE("tasks: reverse, copy and sort targets are the source reversed, copied
   }
 }
 
+TEST_CASE("tasks: mix names its task by an instruction symbol; all three come up evenly") {
+  const Vocab vocab = task_vocab(Task::mix);
+  CHECK(vocab.size() == 16);
+  std::size_t counts[3] = {0, 0, 0};
+  for (const Pair& pair : make_examples(default_spec(Task::mix), 900, 5)) {
+    const Task task = instruction_of(pair);
+    ++counts[std::size_t(task)];
+    const std::string digits = pair.source.substr(1);
+    CHECK(pair.source.substr(0, 1) == instruction_symbol(task));
+    std::string expected = digits;
+    if (task == Task::reverse) std::reverse(expected.begin(), expected.end());
+    if (task == Task::sort) std::sort(expected.begin(), expected.end());
+    CHECK(pair.target == expected);
+    CHECK(std::all_of(digits.begin(), digits.end(), ::isdigit));
+    CHECK(example_length(Task::mix, pair) == digits.size());
+    CHECK(vocab.encode(pair.source).size() == digits.size() + 1);  // every symbol is known
+  }
+  for (const std::size_t count : counts) CHECK(count > 250);  // 300 expected of each
+  CHECK_THROWS_WITH_AS(instruction_of({"123", "321"}),
+                       doctest::Contains("mix source '123' does not start with an instruction"),
+                       Error);
+  CHECK_THROWS_WITH_AS(instruction_symbol(Task::add),
+                       doctest::Contains("task add is not an instruction of mix"), Error);
+}
+
 TEST_CASE("tasks: add sums its operands exactly, and operands have no leading zeros") {
   TaskSpec spec = default_spec(Task::add);
   spec.max_len = 18;  // two 18-digit operands still sum below 2^64, so uint64 can check them
@@ -183,7 +208,7 @@ TEST_CASE("tasks: unknown task names and bad length ranges are errors") {
   CHECK(task_name(Task::add) == "add");
   CHECK_THROWS_WITH_AS(parse_task("revers"),
                        doctest::Contains("unknown task 'revers' (known tasks: reverse, copy, "
-                                         "sort, add)"),
+                                         "sort, add, mix)"),
                        Error);
   Generator gen(0);
   TaskSpec spec = default_spec(Task::reverse);

@@ -206,7 +206,9 @@ std::string svg_example(const AttentionExample& example, std::size_t& y, std::si
   std::string source_text, output_text;
   for (const std::string& label : example.source) source_text += label + " ";
   for (const std::string& label : example.output) output_text += label + " ";
-  std::string out = text_at(kMargin, y + 14, source_text + "-> " + output_text, " class=\"head\"");
+  const std::string caption = example.caption.empty() ? "" : example.caption + ": ";
+  std::string out =
+      text_at(kMargin, y + 14, caption + source_text + "-> " + output_text, " class=\"head\"");
   y += 28;
   for (std::size_t l = 0; l < example.layers.size(); ++l, y += p.height + kGap) {
     const std::string layer = "layer " + std::to_string(l);

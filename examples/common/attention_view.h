@@ -22,6 +22,7 @@ struct AttentionExample {
   std::vector<std::string> source;  // S labels: the source tokens, then EOS
   std::vector<std::string> output;  // T labels: the generated tokens (EOS included if made)
   std::vector<Tensor> layers;       // per decoder layer: (H, T, S) weights, rows sum to 1
+  std::string caption;              // optional, before the SVG heading, e.g. "steered"
 };
 
 // A token as a short, visible label: "EOS"/"BOS"/"PAD" for the special ids' names, "␣" for a

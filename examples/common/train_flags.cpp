@@ -23,7 +23,7 @@ constexpr std::int64_t kAddSteps = 30'000;
 
 void declare_data(Flags& flags, TrainConfig& c, TrainOptions& o) {
   flags.section("What to learn");
-  flags.add("--task", c.task, "reverse | copy | sort | add", "NAME");
+  flags.add("--task", c.task, "reverse | copy | sort | add | mix", "NAME");
   flags.add("--data", c.data_path, "train on source<TAB>target lines of FILE instead of a task",
             "FILE");
   flags.add("--tokens", o.tokens, "with --data: chars (one token a character) or words", "MODE");

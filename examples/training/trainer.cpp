@@ -163,7 +163,9 @@ std::unique_ptr<Trainer::Data> Trainer::make_data(TrainConfig& config) {
     data->generalisation = make_held_out(split.eval, config.eval_size, config.seed);
     longest_len = split.eval.max_len;
   }
-  data->longest = task == Task::add ? 2 * longest_len + 1 : longest_len;  // "a+b"; sum <= that
+  data->longest = task == Task::add   ? 2 * longest_len + 1  // "a+b"; the sum is no longer
+                  : task == Task::mix ? longest_len + 1      // the instruction, then the digits
+                                      : longest_len;
   return data;
 }
 
