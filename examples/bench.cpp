@@ -21,6 +21,7 @@
 #include "autograd/thread_pool.h"
 #include "examples/common/bench_attention.h"
 #include "examples/common/bench_model.h"
+#include "examples/common/timing.h"
 
 using namespace crossgrad;
 
@@ -56,26 +57,7 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 
 namespace {
 
-// --- Timing ---
-
-// Seconds per call of fn: calls it for at least `budget` seconds per trial, best of 5.
-double seconds_per_call(const std::function<void()>& fn, double budget = 0.1) {
-  using clock = std::chrono::steady_clock;
-  fn();  // warm-up: page in buffers, start the pool's threads
-  double best = 1e30;
-  for (int trial = 0; trial < 5; ++trial) {
-    std::size_t calls = 0;
-    const auto start = clock::now();
-    double elapsed = 0;
-    do {
-      fn();
-      ++calls;
-      elapsed = std::chrono::duration<double>(clock::now() - start).count();
-    } while (elapsed < budget);
-    best = std::min(best, elapsed / calls);
-  }
-  return best;
-}
+using bench::seconds_per_call;
 
 std::vector<real> filled(std::size_t n, real value) { return std::vector<real>(n, value); }
 

@@ -13,6 +13,7 @@
 #include "autograd/ops.h"
 #include "autograd/thread_pool.h"
 #include "examples/common/plot.h"
+#include "examples/common/timing.h"
 #include "nn/attention.h"
 #include "nn/io/atomic_file.h"
 
@@ -21,26 +22,6 @@ namespace crossgrad::bench {
 namespace {
 
 constexpr std::size_t kBatch = 8, kDModel = 64, kHeads = 4;
-
-// Seconds per call of fn: repeated for at least 50 ms per trial, the best of 3 trials
-// (other processes only ever slow a trial down).
-double seconds_per_call(const std::function<void()>& fn) {
-  using clock = std::chrono::steady_clock;
-  fn();  // warm-up
-  double best = 1e30;
-  for (int trial = 0; trial < 3; ++trial) {
-    std::size_t calls = 0;
-    const auto start = clock::now();
-    double elapsed = 0;
-    do {
-      fn();
-      ++calls;
-      elapsed = std::chrono::duration<double>(clock::now() - start).count();
-    } while (elapsed < 0.05);
-    best = std::min(best, elapsed / double(calls));
-  }
-  return best;
-}
 
 void check_finite(const Tensor& out, const char* what) {
   for (const real x : out.values())
@@ -56,7 +37,7 @@ double op_ms(std::size_t T, std::size_t S, bool causal, Generator& gen) {
   options.causal = causal;
   Tensor out;
   const double seconds =
-      seconds_per_call([&] { out = scaled_dot_product_attention(q, kv, kv, options); });
+      seconds_per_call([&] { out = scaled_dot_product_attention(q, kv, kv, options); }, 0.05, 3);
   check_finite(out, "the fused op's output");
   return 1e3 * seconds;
 }
@@ -69,7 +50,7 @@ double module_ms(nn::MultiHeadAttention& attention, std::size_t T, std::size_t S
   Tensor out;
   const double seconds = seconds_per_call([&] {
     out = causal ? attention.forward(x, x, Tensor(), true) : attention.forward(x, memory);
-  });
+  }, 0.05, 3);
   check_finite(out, "MultiHeadAttention's output");
   return 1e3 * seconds;
 }
