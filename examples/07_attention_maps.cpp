@@ -57,16 +57,8 @@ std::size_t peak(const Tensor& map, std::size_t t) {  // map (T, S): the heavies
 
 plot::Heatmap panel(const std::string& title, const Tensor& map, const std::vector<std::string>& rows,
                     const std::vector<std::string>& columns, double cell) {
-  plot::Heatmap heatmap;
-  heatmap.title = title;
-  heatmap.rows = map.size(0), heatmap.cols = map.size(1);
-  heatmap.values.assign(map.data(), map.data() + map.numel());
-  heatmap.row_names = rows;
-  heatmap.col_names = columns;
+  plot::Heatmap heatmap = view::attention_heatmap(title, map, rows, columns, cell);
   heatmap.y_label = "decoder input -> next token";
-  heatmap.x_label = "source token";
-  heatmap.low = 0, heatmap.high = 1;
-  heatmap.cell = cell;
   return heatmap;
 }
 

@@ -67,16 +67,7 @@ plot::Heatmap panel(const std::string& title, const Tensor& layer, const std::st
   columns.push_back("EOS");
   for (const std::int64_t id : h.tokens) rows.push_back(view::token_label(vocab.symbol(id)));
   const Tensor mean = view::head_mean(layer.slice(2, 0, columns.size()));
-  plot::Heatmap heatmap;
-  heatmap.title = title;
-  heatmap.rows = mean.size(0), heatmap.cols = mean.size(1);
-  heatmap.values.assign(mean.data(), mean.data() + mean.numel());
-  heatmap.row_names = rows;
-  heatmap.col_names = columns;
-  heatmap.y_label = "output token";
-  heatmap.x_label = "source token";
-  heatmap.low = 0, heatmap.high = 1;
-  heatmap.cell = 18;
+  plot::Heatmap heatmap = view::attention_heatmap(title, mean, rows, columns, 18);
   heatmap.colour_bar = false;
   return heatmap;
 }

@@ -56,16 +56,7 @@ plot::Heatmap panel(const std::string& title, const Tensor& layer,
                     const std::vector<std::string>& source,
                     const std::vector<std::string>& output) {
   const Tensor mean = view::head_mean(layer.slice(2, 0, source.size()));
-  plot::Heatmap heatmap;
-  heatmap.title = title;
-  heatmap.rows = mean.size(0), heatmap.cols = mean.size(1);
-  heatmap.values.assign(mean.data(), mean.data() + mean.numel());
-  heatmap.row_names = output;
-  heatmap.col_names = source;
-  heatmap.y_label = "output token";
-  heatmap.x_label = "source token";
-  heatmap.low = 0, heatmap.high = 1;
-  heatmap.cell = 16;
+  plot::Heatmap heatmap = view::attention_heatmap(title, mean, output, source, 16);
   heatmap.colour_bar = false;
   return heatmap;
 }

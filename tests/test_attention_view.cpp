@@ -130,6 +130,24 @@ TEST_CASE("attention view: weights that disagree with the labels are an error") 
   CHECK_THROWS_WITH_AS(view::render_svg({example}), doctest::Contains("no decoder layers"), Error);
 }
 
+TEST_CASE("attention view: a picture panel holds the weights on the 0..1 scale, labelled") {
+  const Tensor map = Tensor::from({0.25, 0.75, 1, 0, 0.5, 0.5}, {3, 2});
+  const plot::Heatmap panel = view::attention_heatmap("layer 1", map, {"a", "b", "c"}, {"x", "y"}, 12);
+  CHECK(panel.title == "layer 1");
+  CHECK(panel.rows == 3);
+  CHECK(panel.cols == 2);
+  CHECK(panel.values == std::vector<double>{0.25, 0.75, 1, 0, 0.5, 0.5});
+  CHECK(panel.row_names == std::vector<std::string>{"a", "b", "c"});
+  CHECK(panel.col_names == std::vector<std::string>{"x", "y"});
+  CHECK(panel.y_label == "output token");
+  CHECK(panel.x_label == "source token");
+  CHECK(panel.low == 0);
+  CHECK(panel.high == 1);
+  CHECK(panel.cell == 12);
+  CHECK_THROWS_WITH_AS(view::attention_heatmap("", map, {"a", "b"}, {"x", "y"}, 12),
+                       "attention_heatmap: weights (3,2) for 2 row and 2 column labels", Error);
+}
+
 TEST_CASE("attention view: the SVG grid has balanced tags, escaped labels and one rect a cell") {
   // Two examples, 2 layers x 2 heads: per layer 2 head panels + 1 mean panel.
   const Tensor layer = Tensor::from({0.05, 0.15, 0.80, 0.10, 0.85, 0.05, 0.95, 0.05, 0.00,  //

@@ -289,4 +289,24 @@ std::string render_svg(const std::vector<AttentionExample>& examples) {
          body + "</svg>\n";
 }
 
+plot::Heatmap attention_heatmap(const std::string& title, const Tensor& map,
+                                const std::vector<std::string>& rows,
+                                const std::vector<std::string>& columns, double cell) {
+  if (map.dim() != 2 || map.size(0) != rows.size() || map.size(1) != columns.size())
+    fail("attention_heatmap: weights " + to_string(map.shape()) + " for " +
+         std::to_string(rows.size()) + " row and " + std::to_string(columns.size()) +
+         " column labels");
+  plot::Heatmap heatmap;
+  heatmap.title = title;
+  heatmap.rows = map.size(0), heatmap.cols = map.size(1);
+  heatmap.values.assign(map.data(), map.data() + map.numel());
+  heatmap.row_names = rows;
+  heatmap.col_names = columns;
+  heatmap.y_label = "output token";
+  heatmap.x_label = "source token";
+  heatmap.low = 0, heatmap.high = 1;
+  heatmap.cell = cell;
+  return heatmap;
+}
+
 }  // namespace crossgrad::view

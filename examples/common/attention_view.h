@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "autograd/tensor.h"
+#include "examples/common/plot.h"
 
 namespace crossgrad::view {
 
@@ -43,6 +44,13 @@ struct HeatmapOptions {
 std::string render_heatmap(const Tensor& weights, const std::vector<std::string>& source,
                            const std::vector<std::string>& output,
                            const HeatmapOptions& options = {});
+
+// map (T, S) of attention weights as a picture panel on the fixed 0..1 scale: `rows` (T labels)
+// down the left, the source tokens `columns` (S labels) across, `cell` pixels a side. The
+// axis titles say "output token" and "source token"; a caller may change them.
+plot::Heatmap attention_heatmap(const std::string& title, const Tensor& map,
+                                const std::vector<std::string>& rows,
+                                const std::vector<std::string>& columns, double cell);
 
 // Colour only on a terminal, and never when NO_COLOR is set to a non-empty value
 // (https://no-color.org); no_color is getenv("NO_COLOR"), possibly nullptr.
