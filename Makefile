@@ -20,8 +20,11 @@ NO_AVX512 := $(shell echo 'int main(){}' | $(CXX) -mno-avx512f -x c++ - -o /dev/
 CXXFLAGS_ARCH ?= -march=native $(NO_AVX512)
 OPTFLAGS ?= -O3
 WARNINGS := -Wall -Wextra -Werror
-# No -ffast-math: it breaks NaN checks and bit-for-bit reproducibility.
-FLAGS = -std=c++17 $(OPTFLAGS) $(CXXFLAGS_ARCH) $(WARNINGS) -I. -pthread $(CXXFLAGS)
+# No -ffast-math: it breaks NaN checks and bit-for-bit reproducibility. Only -fno-math-errno:
+# nothing reads errno after a math function, and with it GCC vectorises loops that call
+# std::sqrt (Adam's update ran 7x faster); sqrt's results are the same either way.
+MATH := -fno-math-errno
+FLAGS = -std=c++17 $(OPTFLAGS) $(CXXFLAGS_ARCH) $(MATH) $(WARNINGS) -I. -pthread $(CXXFLAGS)
 SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 DOUBLE_FLAGS := -DCROSSGRAD_DOUBLE
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
