@@ -1,7 +1,7 @@
 # crossgrad — build, test and run.
 #   make            library and example programs (float32, -O3 -march=native)
 #   make run        train the default reversal model and show what it learned
-#   make demo       a small reversal model in about a minute, and its attention map
+#   make demo       a small reversal model in seconds, and its attention map
 #   make test       every doctest suite, in float32 and in float64 (gradient checks)
 #   make sanitize   the float64 suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed of the kernels and of a training step
@@ -133,7 +133,7 @@ run: all
 	build/train --task reverse --target-acc 0.99 --eval-every 100 --save runs/reverse.safetensors
 	build/predict --checkpoint runs/reverse.safetensors --show-attention 31415926535897
 
-# A quick look in about a minute: a small model (d_model 32, 2 heads, 44,141 parameters) reverses
+# A quick look in a few seconds: a small model (d_model 32, 2 heads, 44,141 parameters) reverses
 # 1 to 8 digits after 1,500 steps (about 97% exact match), and its cross-attention.
 demo: build/train build/predict
 	build/train --task reverse --max-len 8 --d-model 32 --heads 2 --ff 64 --steps 1500 \
