@@ -1,7 +1,7 @@
 # crossgrad — build, test and run.
 #   make            library and example programs (float32, -O3 -march=native)
 #   make run        train the default reversal model and show what it learned
-#   make demo       a small reversal model in about a minute, and its attention map
+#   make demo       a small reversal model in seconds, and its attention map
 #   make test       every doctest suite, in float32 and in float64 (gradient checks)
 #   make sanitize   the float64 suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed of the kernels and of a training step
@@ -20,8 +20,11 @@ NO_AVX512 := $(shell echo 'int main(){}' | $(CXX) -mno-avx512f -x c++ - -o /dev/
 CXXFLAGS_ARCH ?= -march=native $(NO_AVX512)
 OPTFLAGS ?= -O3
 WARNINGS := -Wall -Wextra -Werror
-# No -ffast-math: it breaks NaN checks and bit-for-bit reproducibility.
-FLAGS = -std=c++17 $(OPTFLAGS) $(CXXFLAGS_ARCH) $(WARNINGS) -I. -pthread $(CXXFLAGS)
+# No -ffast-math: it breaks NaN checks and bit-for-bit reproducibility. Only -fno-math-errno:
+# nothing reads errno after a math function, and with it GCC vectorises loops that call
+# std::sqrt (Adam's update ran 7x faster); sqrt's results are the same either way.
+MATH := -fno-math-errno
+FLAGS = -std=c++17 $(OPTFLAGS) $(CXXFLAGS_ARCH) $(MATH) $(WARNINGS) -I. -pthread $(CXXFLAGS)
 SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 DOUBLE_FLAGS := -DCROSSGRAD_DOUBLE
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -130,7 +133,7 @@ run: all
 	build/train --task reverse --target-acc 0.99 --eval-every 100 --save runs/reverse.safetensors
 	build/predict --checkpoint runs/reverse.safetensors --show-attention 31415926535897
 
-# A quick look in about a minute: a small model (d_model 32, 2 heads, 44,141 parameters) reverses
+# A quick look in a few seconds: a small model (d_model 32, 2 heads, 44,141 parameters) reverses
 # 1 to 8 digits after 1,500 steps (about 97% exact match), and its cross-attention.
 demo: build/train build/predict
 	build/train --task reverse --max-len 8 --d-model 32 --heads 2 --ff 64 --steps 1500 \

@@ -160,7 +160,24 @@ void multiply_rows(const Problem& g, std::size_t first, std::size_t last, std::s
   }
 }
 
-// One gemm, parallel over row tiles of C (inline when called from a parallel task).
+// Columns [col0, col0 + cols) of op(B), every depth block one after another, into this
+// thread's buffer: what multiply_rows reads.
+const real* pack_columns(const Problem& g, std::size_t col0, std::size_t cols) {
+  thread_local std::vector<real> packed_b;
+  const std::size_t width = round_up(cols, kTileCols);
+  packed_b.resize(std::max(packed_b.size(), width * g.K));
+  for (std::size_t k0 = 0; k0 < g.K; k0 += kDepthBlock)
+    pack<kTileCols>(g.b, col0, cols, k0, std::min(kDepthBlock, g.K - k0),
+                    packed_b.data() + k0 * width);
+  return packed_b.data();
+}
+
+// One gemm, parallel over row tiles of C, or over column tiles when C is wider than tall
+// (a weight gradient, out x in, summed over ~600 token rows). Each task packs the part of
+// op(B) it reads itself: packing it once on the calling thread made the other core read
+// every packed value out of this core's cache, which cost more than packing it twice (a
+// 64 x 256 x 600 product ran slower on 2 threads than on 1). Which tiles a task gets
+// never changes what an element's sum is, so results do not depend on the split.
 void run(const Problem& g) {
   if (g.M == 0 || g.N == 0) return;
   if (g.K == 0) {  // an empty sum: C = 0 (or the bias), or C unchanged when accumulating
@@ -171,22 +188,26 @@ void run(const Problem& g) {
     }
     return;
   }
-  thread_local std::vector<real> packed_b;  // read by all threads of the parallel_for
   const std::size_t block_cols =
       std::clamp(kPackedBLimit / g.K / kTileCols * kTileCols, kTileCols, kColBlock);
   const std::size_t row_tiles = (g.M + kTileRows - 1) / kTileRows;
   for (std::size_t col0 = 0; col0 < g.N; col0 += block_cols) {
     const std::size_t cols = std::min(block_cols, g.N - col0);
-    packed_b.resize(std::max(packed_b.size(), round_up(cols, kTileCols) * g.K));
-    for (std::size_t k0 = 0; k0 < g.K; k0 += kDepthBlock)
-      pack<kTileCols>(g.b, col0, cols, k0, std::min(kDepthBlock, g.K - k0),
-                      packed_b.data() + k0 * round_up(cols, kTileCols));
-    const auto grain =
-        static_cast<std::size_t>(kMinFlopsPerTask / (2.0 * kTileRows * cols * g.K)) + 1;
-    const real* packed = packed_b.data();
-    parallel_for(row_tiles, [&](std::size_t first, std::size_t last) {
-      multiply_rows(g, first, last, col0, cols, packed);
-    }, grain);
+    const std::size_t col_tiles = (cols + kTileCols - 1) / kTileCols;
+    const double tile_flops = 2.0 * kTileRows * kTileCols * double(g.K);
+    if (g.M < cols && col_tiles > 1) {  // split the columns: each task packs all of op(A)
+      const auto grain = static_cast<std::size_t>(kMinFlopsPerTask / (tile_flops * row_tiles)) + 1;
+      parallel_for(col_tiles, [&](std::size_t first, std::size_t last) {
+        const std::size_t c0 = col0 + first * kTileCols;
+        const std::size_t n = std::min(last * kTileCols, cols) - first * kTileCols;
+        multiply_rows(g, 0, row_tiles, c0, n, pack_columns(g, c0, n));
+      }, grain);
+    } else {  // split the rows: each task packs all of this block of op(B)
+      const auto grain = static_cast<std::size_t>(kMinFlopsPerTask / (tile_flops * col_tiles)) + 1;
+      parallel_for(row_tiles, [&](std::size_t first, std::size_t last) {
+        multiply_rows(g, first, last, col0, cols, pack_columns(g, col0, cols));
+      }, grain);
+    }
   }
 }
 

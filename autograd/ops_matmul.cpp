@@ -9,6 +9,7 @@
 #include "autograd/gemm.h"
 #include "autograd/ops.h"
 #include "autograd/profiler.h"
+#include "autograd/thread_pool.h"
 
 namespace crossgrad {
 
@@ -164,9 +165,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       gemm(false, false, rows, in, out, dy, out, weight.data(), in, dx, in, !assign);
     if (real* dw = grad_buffer(weight, assign))  // (out, rows) · (rows, in)
       gemm(true, false, out, in, rows, dy, out, x.data(), in, dw, in, !assign);
-    if (real* db = grad_buffer(bias)) {  // a column sum, row by row: the j loop vectorises
-      for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t j = 0; j < out; ++j) db[j] += dy[r * out + j];
+    if (real* db = grad_buffer(bias)) {  // a column sum, split by columns, each summing its
+      parallel_rows(out, rows, [&](std::size_t first, std::size_t last) {  // rows in order
+        for (std::size_t r = 0; r < rows; ++r)
+          for (std::size_t j = first; j < last; ++j) db[j] += dy[r * out + j];
+      });
     }
   });
 }

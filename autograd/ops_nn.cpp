@@ -318,19 +318,20 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, rea
                       }
                     }
                   });
-                  // Sums over rows: split by features, each feature summing its rows in order.
-                  if (dw) parallel_rows(features, rows, [&](std::size_t first, std::size_t last) {
+                  // Sums over rows, in one pass for both: split by features, each feature
+                  // summing its rows in order.
+                  if (dw || db) parallel_rows(features, 2 * rows, [&](std::size_t first,
+                                                                     std::size_t last) {
                     for (std::size_t r = 0; r < rows; ++r) {
                       const real* row = px + r * features;
                       const real* g = dy + r * features;
                       const real mu = mean[r], rs = rstd[r];
-                      for (std::size_t d = first; d < last; ++d)
-                        dw[d] += g[d] * ((row[d] - mu) * rs);
+                      if (dw)
+                        for (std::size_t d = first; d < last; ++d)
+                          dw[d] += g[d] * ((row[d] - mu) * rs);
+                      if (db)
+                        for (std::size_t d = first; d < last; ++d) db[d] += g[d];
                     }
-                  });
-                  if (db) parallel_rows(features, rows, [&](std::size_t first, std::size_t last) {
-                    for (std::size_t r = 0; r < rows; ++r)
-                      for (std::size_t d = first; d < last; ++d) db[d] += dy[r * features + d];
                   });
                 });
 }

@@ -1,7 +1,6 @@
 // thread_pool.cpp — the pool behind parallel_for (see thread_pool.h).
-// One job at a time: the caller publishes a task and a chunk count under a mutex, wakes the
-// workers, runs chunk 0 itself, then waits (polling briefly, then sleeping) until the
-// workers' chunks are done. Worker w always runs chunk w, so which thread computes which
+// One job at a time: the caller publishes a task and a chunk count, wakes the workers, runs
+// chunk 0 itself, then waits (polling briefly, then sleeping) until every worker is done. Worker w always runs chunk w, so which thread computes which
 // range is fixed too.
 #include "autograd/thread_pool.h"
 
@@ -25,18 +24,31 @@ namespace {
 // parallel_for then runs inline instead of waiting for the threads it is running on.
 thread_local bool inside_task = false;
 
-// A thread that has finished its part keeps checking for the next event, yielding the CPU
-// between checks, for this long before it sleeps. Waking a sleeping thread costs 10-50 us
-// on a VM, as much as a whole gemm of the standard model, and gemms come back to back.
-// Bounded, so an idle pool sleeps; yielding, so other processes still get the core.
+// A thread that has finished its part keeps checking for the next event, for this long,
+// before it sleeps. Waking a sleeping thread costs 10-50 us on a VM, as much as a whole gemm
+// of the standard model, and gemms come back to back. Bounded, so an idle pool sleeps.
 constexpr std::chrono::microseconds kSpinBeforeSleep{100};
+// For the first part of that, the check is a plain load in a loop: on a VM even a
+// sched_yield is a system call of about a microsecond, and most hand-offs come sooner than
+// this. After it, the thread yields between checks, so other processes still get the core.
+constexpr std::chrono::microseconds kSpinWithoutYield{20};
 
 template <class Ready>
-void spin_until(Ready ready) {
-  const auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
-  while (!ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+bool spin_until(Ready ready) {  // true if ready() came true within kSpinBeforeSleep
+  const auto start = std::chrono::steady_clock::now();
+  while (!ready()) {
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (waited >= kSpinBeforeSleep) return false;
+    if (waited >= kSpinWithoutYield) std::this_thread::yield();
+  }
+  return true;
 }
 
+// The hand-off takes no lock while both sides are awake: a job is published in atomics and
+// seen by a spinning worker, and its end seen by the spinning caller. The mutex and the
+// condition variables are only for a side that goes to sleep. (A lock taken on every job
+// made the worker block on the mutex whenever it saw the job before the caller had let go
+// of it: two system calls and a sleep per job.)
 class Workers {
  public:
   ~Workers() { stop(); }
@@ -62,19 +74,20 @@ class Workers {
   // Runs task(c) for every c in [0, chunks): chunk 0 on the caller, chunk w on worker w.
   // chunks <= size() + 1; `task` must not throw.
   void run(std::size_t chunks, FunctionRef<void(std::size_t)> task) {
+    task_ = &task;
+    chunks_ = chunks;
+    pending_ = threads_.size();  // every worker answers, even one without a chunk
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      task_ = &task;
-      chunks_ = chunks;
-      pending_ = chunks - 1;
+      std::lock_guard<std::mutex> lock(mutex_);  // a worker about to sleep sees it, or is woken
       ++generation_;
     }
     wake_.notify_all();
     task(0);
-    spin_until([this] { return pending_ == 0; });
+    if (spin_until([this] { return pending_ == 0; })) return;
     std::unique_lock<std::mutex> lock(mutex_);
+    caller_asleep_ = true;
     done_.wait(lock, [this] { return pending_ == 0; });
-    task_ = nullptr;
+    caller_asleep_ = false;
   }
 
  private:
@@ -82,30 +95,34 @@ class Workers {
     inside_task = true;
     const auto job_posted = [&] { return stopping_ || generation_ != seen; };
     for (;;) {
-      spin_until(job_posted);
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, job_posted);
+      if (!spin_until(job_posted)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, job_posted);
+      }
       if (stopping_) return;
       seen = generation_;
-      if (chunk >= chunks_) continue;  // this job has fewer chunks than threads
-      const FunctionRef<void(std::size_t)>* task = task_;
-      lock.unlock();
-      (*task)(chunk);
-      if (--pending_ == 0) {
-        lock.lock();  // so the notification cannot fall between the caller's check and wait
+      if (chunk < chunks_) (*task_.load())(chunk);  // a job may have fewer chunks than threads
+      // Every worker counts down, so the caller cannot post the next job (and overwrite
+      // task_ and chunks_) before each worker has read this one. The caller sets
+      // caller_asleep_ before its last look at pending_, and this thread reads it after
+      // its decrement: one of the two sees the other's write.
+      if (--pending_ == 0 && caller_asleep_) {
+        std::lock_guard<std::mutex> lock(mutex_);  // the caller is waiting, or about to
         done_.notify_one();
       }
     }
   }
 
   std::vector<std::thread> threads_;
-  std::mutex mutex_;  // guards task_ and chunks_; the atomics change under it too
+  std::mutex mutex_;  // for sleeping and waking only
   std::condition_variable wake_, done_;
-  const FunctionRef<void(std::size_t)>* task_ = nullptr;
-  std::size_t chunks_ = 0;
-  std::atomic<std::size_t> pending_{0};       // worker chunks of the current job not done
+  // The current job, written before generation_ is bumped and read after it is seen.
+  std::atomic<const FunctionRef<void(std::size_t)>*> task_{nullptr};
+  std::atomic<std::size_t> chunks_{0};
+  std::atomic<std::size_t> pending_{0};       // workers not done with the current job
   std::atomic<std::uint64_t> generation_{0};  // bumped for every job: each runs once
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> caller_asleep_{false};
 };
 
 std::size_t default_threads() {

@@ -3,9 +3,9 @@
 // only on n and the chunk count, never on timing. A caller whose every index does the same
 // arithmetic however the range is cut (gemm computes each output element the same way in
 // any chunk) gets bit-identical results for any number of threads.
-// A thread done with its range checks for the next job for 100 us, yielding the CPU in
-// between, then sleeps on a condition variable: back-to-back jobs skip the slow wake-up
-// and an idle pool uses no CPU. Read next: ops_nn.cpp.
+// A thread done with its range checks for the next job for 100 us (the first 20 us without
+// a system call, then yielding the CPU between checks), then sleeps on a condition
+// variable: back-to-back jobs skip the slow wake-up and an idle pool uses no CPU. Read next: ops_nn.cpp.
 #pragma once
 
 #include <cstddef>

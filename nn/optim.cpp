@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "autograd/thread_pool.h"
+
 namespace crossgrad::optim {
 
 namespace {
@@ -33,6 +35,23 @@ Tensor count_tensor(std::int64_t count, const char* optimizer) {
     fail(std::string(optimizer) + ".state_dict: step count " + std::to_string(count) +
          " cannot be stored exactly as a " + (kDoublePrecision ? "double" : "float"));
   return Tensor::scalar(static_cast<real>(count));
+}
+
+// step() and clip_grad_norm share the parameters out to the threads in slices of at most
+// this many values: 64 x 64 weights make one slice each, the larger ones several.
+constexpr std::size_t kSlice = 4096;
+
+// Σ x² in double, in eight running sums (one per position mod 8) added at the end: the
+// order is fixed, so the result is too, and the eight sums vectorise where one would not.
+double sum_of_squares(const real* x, std::size_t n) {
+  double lanes[8] = {};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (std::size_t l = 0; l < 8; ++l) lanes[l] += double(x[i + l]) * double(x[i + l]);
+  for (; i < n; ++i) lanes[i % 8] += double(x[i]) * double(x[i]);
+  double sum = 0;
+  for (double lane : lanes) sum += lane;
+  return sum;
 }
 
 }  // namespace
@@ -65,6 +84,15 @@ void Optimizer::zero_grad() {
 void Optimizer::step() {
   NoGradGuard no_grad;  // updates are not part of any graph
   const std::vector<std::string> names = buffer_names();
+  // Every value updates on its own, so the slices can go to any thread: any split gives
+  // the same numbers.
+  struct Slice {
+    real* param;
+    const real* grad;
+    std::size_t begin, end;
+    ParamState* state;
+  };
+  std::vector<Slice> slices;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     Tensor& p = parameters_[i];
     const real* grad = p.grad_data();
@@ -72,8 +100,14 @@ void Optimizer::step() {
     ParamState& state = states_[i];
     if (state.step == 0) state.buffers.assign(names.size(), std::vector<real>(p.numel(), 0));
     ++state.step;
-    update(p.mutable_data(), grad, p.numel(), state);
+    real* param = p.mutable_data();
+    for (std::size_t begin = 0; begin < p.numel(); begin += kSlice)
+      slices.push_back({param, grad, begin, std::min(begin + kSlice, p.numel()), &state});
   }
+  parallel_for(slices.size(), [&](std::size_t first, std::size_t last) {
+    for (std::size_t s = first; s < last; ++s)
+      update(slices[s].param, slices[s].grad, slices[s].begin, slices[s].end, *slices[s].state);
+  }, 4);
   ++step_count_;
 }
 
@@ -158,12 +192,13 @@ std::vector<std::string> SGD::buffer_names() const {
   return {"momentum_buffer"};
 }
 
-void SGD::update(real* param, const real* grad, std::size_t count, ParamState& state) {
+void SGD::update(real* param, const real* grad, std::size_t begin, std::size_t end,
+                 ParamState& state) {
   const SGDOptions& o = options_;
   const real lr = static_cast<real>(this->lr()), weight_decay = static_cast<real>(o.weight_decay);
   const real momentum = static_cast<real>(o.momentum);
   const real keep = static_cast<real>(1 - o.dampening);
-  for (std::size_t j = 0; j < count; ++j) {
+  for (std::size_t j = begin; j < end; ++j) {
     real g = grad[j];
     if (o.weight_decay != 0) g += weight_decay * param[j];
     if (o.momentum != 0) {
@@ -199,7 +234,8 @@ AdamW::AdamW(std::vector<Tensor> parameters, const AdamOptions& options)
 
 std::vector<std::string> Adam::buffer_names() const { return {"exp_avg", "exp_avg_sq"}; }
 
-void Adam::update(real* param, const real* grad, std::size_t count, ParamState& state) {
+void Adam::update(real* param, const real* grad, std::size_t begin, std::size_t end,
+                  ParamState& state) {
   const AdamOptions& o = options_;
   const double lr = this->lr(), t = static_cast<double>(state.step);
   const real step_size = static_cast<real>(lr / (1 - std::pow(o.beta1, t)));
@@ -214,10 +250,12 @@ void Adam::update(real* param, const real* grad, std::size_t count, ParamState& 
   const real decay_factor = static_cast<real>(1 - lr * o.weight_decay);
   real* m = state.buffers[0].data();  // exp_avg
   real* v = state.buffers[1].data();  // exp_avg_sq
-  for (std::size_t j = 0; j < count; ++j) {
-    if (decay) param[j] *= decay_factor;  // AdamW: p *= 1 - lr·wd
-    real g = grad[j];
-    if (l2) g += l2_factor * param[j];  // Adam: g += wd·p
+  // Branch-free inside the loop, so that it vectorises: the decay gets its own loop, and
+  // the test of l2 is a select between two values of g.
+  if (decay)
+    for (std::size_t j = begin; j < end; ++j) param[j] *= decay_factor;  // AdamW: p *= 1 - lr·wd
+  for (std::size_t j = begin; j < end; ++j) {
+    const real g = l2 ? grad[j] + l2_factor * param[j] : grad[j];  // Adam: g += wd·p
     m[j] = beta1 * m[j] + one_minus_beta1 * g;
     v[j] = beta2 * v[j] + one_minus_beta2 * g * g;
     const real denom = std::sqrt(v[j]) / bias2_sqrt + eps;
@@ -230,18 +268,33 @@ void Adam::update(real* param, const real* grad, std::size_t count, ParamState& 
 double clip_grad_norm(const std::vector<Tensor>& parameters, double max_norm) {
   if (!(max_norm > 0) || !std::isfinite(max_norm))
     fail("clip_grad_norm: max_norm must be positive and finite, got " + std::to_string(max_norm));
-  double sum_of_squares = 0;
-  for (const Tensor& p : parameters)
-    if (const real* grad = p.grad_data())
-      for (std::size_t i = 0; i < p.numel(); ++i) sum_of_squares += double(grad[i]) * grad[i];
-  const double norm = std::sqrt(sum_of_squares);
+  // The gradients, in slices that the threads share out; each slice's Σ g² is kept apart
+  // and the slice sums are added in order, so the norm is the same for any thread count.
+  struct Slice {
+    real* grad;
+    std::size_t count;
+    double sum_of_squares;
+  };
+  std::vector<Slice> slices;
+  for (Tensor p : parameters)  // a handle: the slices point at the parameter's own gradient
+    if (real* grad = p.mutable_grad_data())
+      for (std::size_t begin = 0; begin < p.numel(); begin += kSlice)
+        slices.push_back({grad + begin, std::min(kSlice, p.numel() - begin), 0});
+  parallel_for(slices.size(), [&](std::size_t first, std::size_t last) {
+    for (std::size_t s = first; s < last; ++s)
+      slices[s].sum_of_squares = sum_of_squares(slices[s].grad, slices[s].count);
+  }, 4);
+  double total = 0;
+  for (const Slice& slice : slices) total += slice.sum_of_squares;
+  const double norm = std::sqrt(total);
   if (!std::isfinite(norm)) return norm;  // the caller decides; scaling would spread NaN
   const double coefficient = max_norm / (norm + 1e-6);
   if (coefficient < 1) {
     const real scale = static_cast<real>(coefficient);
-    for (Tensor p : parameters)  // a handle: scales the parameter's own gradient
-      if (real* grad = p.mutable_grad_data())
-        for (std::size_t i = 0; i < p.numel(); ++i) grad[i] *= scale;
+    parallel_for(slices.size(), [&](std::size_t first, std::size_t last) {
+      for (std::size_t s = first; s < last; ++s)
+        for (std::size_t i = 0; i < slices[s].count; ++i) slices[s].grad[i] *= scale;
+    }, 4);
   }
   return norm;
 }

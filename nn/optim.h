@@ -57,8 +57,11 @@ class Optimizer {
   Optimizer(std::vector<Tensor> parameters, double lr, const char* name);
   // The names of the per-parameter buffers, allocated as zeros before the first update.
   virtual std::vector<std::string> buffer_names() const = 0;
-  // One update of `count` values; state.step has already been incremented for this step.
-  virtual void update(real* param, const real* grad, std::size_t count, ParamState& state) = 0;
+  // The update of values [begin, end) of one parameter; state.step has already been
+  // incremented for this step. step() calls it on slices of a few thousand values, from
+  // several threads at once: it must touch only those values of param and the buffers.
+  virtual void update(real* param, const real* grad, std::size_t begin, std::size_t end,
+                      ParamState& state) = 0;
 
   const char* name_;  // "SGD", "Adam", "AdamW": used in error messages
 
@@ -85,7 +88,8 @@ class SGD : public Optimizer {
 
  protected:
   std::vector<std::string> buffer_names() const override;
-  void update(real* param, const real* grad, std::size_t count, ParamState& state) override;
+  void update(real* param, const real* grad, std::size_t begin, std::size_t end,
+              ParamState& state) override;
 
  private:
   SGDOptions options_;
@@ -108,7 +112,8 @@ class Adam : public Optimizer {
   Adam(std::vector<Tensor> parameters, const AdamOptions& options, const char* name,
        bool decoupled_weight_decay);
   std::vector<std::string> buffer_names() const override;
-  void update(real* param, const real* grad, std::size_t count, ParamState& state) override;
+  void update(real* param, const real* grad, std::size_t begin, std::size_t end,
+              ParamState& state) override;
 
  private:
   AdamOptions options_;

@@ -165,10 +165,13 @@ TEST_CASE("gemm: a bias is added to every row as the sums are stored") {
 
 TEST_CASE("gemm: results are bit-identical with 1, 2 and 3 threads") {
   // The Linear shapes of the standard model (64 x 17 tokens, d_model 64, feed-forward 256),
-  // forward and both backward products, plus a case with several depth blocks.
+  // forward and both backward products, plus a case with several depth blocks. The weight
+  // gradients of 64-wide outputs (64 x 256 and 64 x 64 over 600 tokens) and the last two
+  // cases are wider than tall: their work is split by columns, with ragged edges.
   const Case cases[] = {{false, true, 1088, 256, 64},  {false, false, 1088, 64, 256},
-                        {true, false, 256, 64, 1088},  {false, false, 130, 65, 600},
-                        {true, true, 31, 1100, 300}};
+                        {true, false, 256, 64, 1088},  {true, false, 64, 256, 600},
+                        {true, false, 64, 64, 600},    {false, false, 130, 65, 600},
+                        {true, true, 31, 1100, 300},   {false, true, 7, 1037, 700}};
   for (const Case& c : cases) {
     std::vector<std::vector<real>> results;
     for (std::size_t threads : {1, 2, 3}) {

@@ -1,8 +1,10 @@
 // Tests for nn/optim.cpp: SGD, Adam and AdamW updates worked by hand, convergence on a
 // quadratic, a bit-identical resume through state_dict/load_state_dict, clip_grad_norm,
 // and the errors for bad hyperparameters and bad state.
+#include <cmath>
 #include <memory>
 
+#include "autograd/thread_pool.h"
 #include "nn/optim.h"
 #include "testing.h"
 
@@ -304,4 +306,47 @@ TEST_CASE("clip_grad_norm: returns the total norm and scales gradients above max
   }
   CHECK_THROWS_WITH_AS(optim::clip_grad_norm(params, 0),
                        doctest::Contains("clip_grad_norm: max_norm must be positive"), Error);
+}
+
+TEST_CASE("Adam and clip_grad_norm: the same numbers for any thread count, across slices") {
+  // step() and clip_grad_norm share parameters out to the threads in slices of 4096
+  // values: a 10,000-value parameter spans three slices, a 3-value one is a slice alone.
+  const auto run = [](std::size_t threads) {
+    ThreadCount count(threads);
+    Generator gen(7);
+    Tensor big = Tensor::randn({100, 100}, gen, true), small = Tensor::randn({3}, gen, true);
+    optim::AdamOptions options{0.01};
+    options.weight_decay = 0.1;
+    optim::AdamW opt({big, small}, options);
+    std::vector<double> norms;
+    for (int step = 0; step < 3; ++step) {
+      set_grad(big, Tensor::randn({100, 100}, gen).values());
+      set_grad(small, Tensor::randn({3}, gen).values());
+      norms.push_back(optim::clip_grad_norm({big, small}, 50.0));
+      opt.step();
+    }
+    std::vector<real> values = big.values();
+    for (real v : small.values()) values.push_back(v);
+    return std::make_pair(norms, values);
+  };
+  const auto one = run(1), two = run(2), three = run(3);
+  CHECK(one.first == two.first);
+  CHECK(one.first == three.first);
+  CHECK(one.second == two.second);
+  CHECK(one.second == three.second);
+  // The norm is sqrt(Σ g²) over both parameters: about sqrt(10,003) for N(0, 1) values,
+  // above 50, so every step was clipped.
+  for (double norm : one.first) CHECK(norm == doctest::Approx(100).epsilon(0.03));
+}
+
+TEST_CASE("clip_grad_norm: the norm of many slices equals a plain sum in long double") {
+  Generator gen(3);
+  Tensor a = Tensor::randn({5000}, gen, true), b = Tensor::randn({4097}, gen, true);
+  set_grad(a, Tensor::randn({5000}, gen).values());
+  set_grad(b, Tensor::randn({4097}, gen).values());
+  long double plain = 0;
+  for (const Tensor& p : {a, b})
+    for (real g : p.grad().values()) plain += static_cast<long double>(g) * g;
+  CHECK(optim::clip_grad_norm({a, b}, 1e9) ==
+        doctest::Approx(double(std::sqrt(plain))).epsilon(1e-13));
 }

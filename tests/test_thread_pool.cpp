@@ -3,6 +3,7 @@
 // calls, and the thread-count setting.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -69,6 +70,36 @@ TEST_CASE("parallel_for: thousands of back-to-back jobs each run every range onc
       for (std::size_t i = begin; i < end; ++i) hits[job * 3 + i]++;
     });
   CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
+}
+
+TEST_CASE("parallel_for: back-to-back jobs of 2 and 3 ranges on 3 threads, and after sleeps") {
+  // A job of 2 ranges leaves worker 2 idle; it must still read that job before the next is
+  // posted, or it could run the next job's range twice or miss it. And after a pause longer
+  // than the workers' spin (100 us) they are asleep and must be woken.
+  ThreadCount count(3);
+  for (int round = 0; round < 3; ++round) {
+    const std::size_t jobs = 3000;
+    std::vector<int> hits(jobs * 3, 0);
+    for (std::size_t job = 0; job < jobs; ++job) {
+      const std::size_t ranges = job % 2 == 0 ? 2 : 3;
+      parallel_for(ranges, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) hits[job * 3 + i]++;
+      });
+    }
+    std::size_t wrong = 0;
+    for (std::size_t job = 0; job < jobs; ++job)
+      for (std::size_t i = 0; i < 3; ++i) wrong += hits[job * 3 + i] != (i < 2 || job % 2 ? 1 : 0);
+    CHECK(wrong == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // every thread goes to sleep
+  }
+  // A task slower than the spin: the caller finishes its range first and sleeps until the
+  // workers are done.
+  std::vector<int> hits(3, 0);
+  parallel_for(3, [&](std::size_t begin, std::size_t end) {
+    if (begin > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (std::size_t i = begin; i < end; ++i) hits[i]++;
+  });
+  CHECK(hits == std::vector<int>{1, 1, 1});
 }
 
 TEST_CASE("parallel_for: ranges run on as many threads as there are ranges") {

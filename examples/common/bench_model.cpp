@@ -420,23 +420,62 @@ void train_step(HeapCounter heap) {
 
 void compare() { compare_with_twin(); }
 
-void profile() {
-  constexpr std::size_t kWarmup = 5, kProfiled = 20;
-  const std::size_t previous = num_threads();
-  set_num_threads(1);
-  const std::vector<Batch> batches = reversal_batches(kWarmup + kProfiled);
+namespace {
+
+// The profile of kProfiled standard steps at `threads` threads, after kWarmup unprofiled.
+constexpr std::size_t kWarmup = 5, kProfiled = 20;
+Profile profile_at(std::size_t threads, const std::vector<Batch>& batches) {
+  set_num_threads(threads);
   nn::Seq2SeqTransformer model(nn::TransformerConfig{}, kSeed);
   model.train();
   optim::Adam adam(model.parameters(), standard_adam());
   for (std::size_t i = 0; i < kWarmup; ++i) timed_step(model, adam, batches[i]);
   start_profiling();
   for (std::size_t i = kWarmup; i < batches.size(); ++i) timed_step(model, adam, batches[i]);
-  const Profile result = stop_profiling();
+  return stop_profiling();
+}
+
+// Per op, ms per step at 1 and at 2 threads and the speed-up: which parts of the step the
+// second thread helps. Ops whose work is too small to split show about 1.0x.
+void print_scaling(const Profile& one, const Profile& two) {
+  const double per = 1.0 / double(kProfiled);
+  const auto ms_of = [&](const Profile& p, const std::string& op) {
+    for (const OpProfile& r : p.ops)
+      if (r.op == op) return (r.forward_ms + r.backward_ms) * per;
+    return 0.0;
+  };
+  const auto row = [](const char* name, double a, double b) {
+    std::printf("%-30s %9.2f %9.2f %8.2fx\n", name, a, b, b > 0 ? a / b : 0.0);
+  };
+  std::printf("%-30s %9s %9s %9s\n", "op (fwd + bwd ms per step)", "1 thread", "2 threads",
+              "speed-up");
+  double ops_one = 0, ops_two = 0;
+  for (const OpProfile& r : one.ops) {
+    const double a = (r.forward_ms + r.backward_ms) * per, b = ms_of(two, r.op);
+    ops_one += a;
+    ops_two += b;
+    row(r.op.c_str(), a, b);
+  }
+  row("(backward engine)", one.engine_ms * per, two.engine_ms * per);
+  row("(outside ops)", one.total_ms * per - ops_one - one.engine_ms * per,
+      two.total_ms * per - ops_two - two.engine_ms * per);
+  row("step", one.total_ms * per, two.total_ms * per);
+}
+
+}  // namespace
+
+void profile() {
+  const std::size_t previous = num_threads();
+  const std::vector<Batch> batches = reversal_batches(kWarmup + kProfiled);
+  const Profile one = profile_at(1, batches);
+  const Profile two = profile_at(2, batches);
   set_num_threads(previous);
   std::printf("%zu standard steps (batch 64, reversal, lengths 1-16) after %zu warm-up, 1 thread;"
               "\nms and MB per step (MB: tensor memory asked for), sorted by total time\n",
               kProfiled, kWarmup);
-  std::printf("%s", profile_table(result, kProfiled).c_str());
+  std::printf("%s", profile_table(one, kProfiled).c_str());
+  std::printf("\nthe same steps at 1 and 2 threads:\n");
+  print_scaling(one, two);
 }
 
 void decode() {
