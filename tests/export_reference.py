@@ -139,10 +139,15 @@ def check_ours(peer_path, path):
     tensors, metadata = load_file(path)
     config = dict(d_model=64, num_heads=4, d_ff=256, num_encoder_layers=2,
                   num_decoder_layers=2, dropout=0.0)
+    # A checkpoint of build/train keeps its configuration as JSON under "config"; the
+    # fixtures written above keep it as top-level strings.
+    given = json.loads(metadata["config"]) if "config" in metadata else metadata
     for key in config:
-        if key in metadata:
-            config[key] = type(config[key])(float(metadata[key]) if key == "dropout"
-                                            else int(metadata[key]))
+        if key in given:
+            config[key] = type(config[key])(float(given[key]) if key == "dropout"
+                                            else int(given[key]))
+    if "vocab_size" in given:  # the reference sizes its embeddings by its global V
+        peer.V = int(given["vocab_size"])
     model = build_model(peer, config)
     result = model.load_state_dict(tensors, strict=True)  # raises on any mismatch
     state = model.state_dict()
