@@ -1,9 +1,10 @@
 // 06_forward_trace.cpp — one forward pass of the trained standard model on a real batch of
 // three reversal examples, step by step with every shape: embeddings and positions, the
 // encoder's layers and final norm (the memory), the decoder's layers with their
-// self-attention and cross-attention maps, the generator's logits and the loss. The steps
-// are the model's own modules, called one by one, and their logits are checked against
-// model.forward(). Then the 236,237 parameters, counted by hand and checked.
+// self-attention and cross-attention maps, the generator's logits and the loss. The layers
+// are the model's own EncoderLayer and DecoderLayer modules, called one by one; embeddings,
+// final norms and generator are ops on the model's parameters, found by name; the logits
+// are checked against model.forward(). Then the 236,237 parameters, counted by hand and checked.
 // Walked through in docs/06-the-transformer.md.
 // Run from the repository's top folder: build/06_forward_trace
 #include <cmath>

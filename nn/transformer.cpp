@@ -276,7 +276,10 @@ Tensor Seq2SeqTransformer::embed(const Embedding& table, const TokenMatrix& ids)
   if (ids.rows == 0 || ids.cols == 0 || ids.ids.size() != ids.rows * ids.cols)
     fail("Seq2SeqTransformer: a token batch must be non-empty with rows * cols ids, got " +
          to_string(ids.shape()) + " holding " + std::to_string(ids.ids.size()) + " ids");
-  // x = E[ids] · √D + pe: (B, L, D); the scale keeps embeddings and positions comparable
+  // x = E[ids] · √D + pe: (B, L, D). The √D is the original transformer's convention; it
+  // does not make the two parts comparable here (chapter 6 measures the token's part at
+  // about eleven times the position's), and the model learns anyway: attention's
+  // projections can amplify either part.
   return pos_.forward(table.forward(ids) * real(std::sqrt(double(config_.d_model))));
 }
 

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Addition's budget when --steps is not given. Addition sits near 30% exact match for some
-// 6,000-7,000 steps and then learns to carry within a few thousand more (docs/04); the
+// 5,000-7,000 steps and then learns to carry within a few thousand more (chapter 8); the
 // standard 4,000-step schedule would decay to zero on that plateau.
 constexpr std::int64_t kAddSteps = 30'000;
 
