@@ -1,6 +1,7 @@
 // thread_pool.cpp — the pool behind parallel_for (see thread_pool.h).
 // One job at a time: the caller publishes a task and a chunk count, wakes the workers, runs
-// chunk 0 itself, then waits (polling briefly, then sleeping) until every worker is done. Worker w always runs chunk w, so which thread computes which
+// chunk 0 itself, then waits (polling briefly, then sleeping) until the workers' chunks are
+// done. Worker w always runs chunk w, so which thread computes which
 // range is fixed too.
 #include "autograd/thread_pool.h"
 
@@ -57,7 +58,7 @@ class Workers {
   // Starts `count` worker threads; the pool must be stopped.
   void start(std::size_t count) {
     for (std::size_t w = 1; w <= count; ++w)
-      threads_.emplace_back([this, w, seen = generation_.load()] { loop(w, seen); });
+      threads_.emplace_back([this, w, seen = number_of(job_)] { loop(w, seen); });
   }
 
   void stop() {
@@ -75,11 +76,10 @@ class Workers {
   // chunks <= size() + 1; `task` must not throw.
   void run(std::size_t chunks, FunctionRef<void(std::size_t)> task) {
     task_ = &task;
-    chunks_ = chunks;
-    pending_ = threads_.size();  // every worker answers, even one without a chunk
+    pending_ = chunks - 1;
     {
       std::lock_guard<std::mutex> lock(mutex_);  // a worker about to sleep sees it, or is woken
-      ++generation_;
+      job_ = (number_of(job_) + 1) << kChunkBits | chunks;
     }
     wake_.notify_all();
     task(0);
@@ -93,19 +93,20 @@ class Workers {
  private:
   void loop(std::size_t chunk, std::uint64_t seen) {
     inside_task = true;
-    const auto job_posted = [&] { return stopping_ || generation_ != seen; };
+    const auto job_posted = [&] { return stopping_ || number_of(job_) != seen; };
     for (;;) {
       if (!spin_until(job_posted)) {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, job_posted);
       }
       if (stopping_) return;
-      seen = generation_;
-      if (chunk < chunks_) (*task_.load())(chunk);  // a job may have fewer chunks than threads
-      // Every worker counts down, so the caller cannot post the next job (and overwrite
-      // task_ and chunks_) before each worker has read this one. The caller sets
-      // caller_asleep_ before its last look at pending_, and this thread reads it after
-      // its decrement: one of the two sees the other's write.
+      const std::uint64_t job = job_;  // its number and chunk count, read together
+      seen = number_of(job);
+      if (chunk >= (job & kChunkMask)) continue;  // this job has fewer chunks than threads
+      // The caller cannot post another job (and overwrite task_) before this chunk is done.
+      (*task_.load())(chunk);
+      // The caller sets caller_asleep_ before its last look at pending_, and this thread
+      // reads it after its decrement: one of the two sees the other's write.
       if (--pending_ == 0 && caller_asleep_) {
         std::lock_guard<std::mutex> lock(mutex_);  // the caller is waiting, or about to
         done_.notify_one();
@@ -116,11 +117,17 @@ class Workers {
   std::vector<std::thread> threads_;
   std::mutex mutex_;  // for sleeping and waking only
   std::condition_variable wake_, done_;
-  // The current job, written before generation_ is bumped and read after it is seen.
+  // The current job: its number (one more for every job, so each runs once) and its chunk
+  // count in one word, so that a worker reads both at once. A worker without a chunk in
+  // it reads nothing else; reading the count apart could pair one job's number with the
+  // next one's count.
+  static constexpr unsigned kChunkBits = 24;  // chunks <= threads: no process runs 2^24
+  static constexpr std::uint64_t kChunkMask = (std::uint64_t(1) << kChunkBits) - 1;
+  static std::uint64_t number_of(std::uint64_t job) { return job >> kChunkBits; }
+  std::atomic<std::uint64_t> job_{0};
+  // Written before job_ and read after it by the workers that have a chunk.
   std::atomic<const FunctionRef<void(std::size_t)>*> task_{nullptr};
-  std::atomic<std::size_t> chunks_{0};
-  std::atomic<std::size_t> pending_{0};       // workers not done with the current job
-  std::atomic<std::uint64_t> generation_{0};  // bumped for every job: each runs once
+  std::atomic<std::size_t> pending_{0};  // worker chunks of the current job not done
   std::atomic<bool> stopping_{false};
   std::atomic<bool> caller_asleep_{false};
 };
