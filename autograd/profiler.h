@@ -2,8 +2,8 @@
 // Between start_profiling() and stop_profiling(), every op adds its forward time (measured by
 // the ProfileScope at the top of its function, not counting ops it calls) and every backward
 // closure its time, with the bytes of tensor memory each asked the allocator for. The rows
-// come back as a table (profile_table) that `build/bench profile` and `build/train --profile`
-// print. Off, it costs one test of a flag per op.
+// come back as a table (profile_table) that `build/bench profile` prints, at 1 thread and
+// beside a run at 2 threads. Off, it costs one test of a flag per op.
 // Read next: docs/performance.md (how to read the table).
 #pragma once
 

@@ -532,6 +532,23 @@ std::size_t forced_column(const TokenMatrix& src, std::size_t r, std::size_t t) 
   return t % keys;
 }
 
+// Every decoding path with attention kept, in this order: cached greedy, cached beam
+// `beam`, uncached greedy, uncached beam `beam`.
+std::vector<std::vector<nn::Hypothesis>> decode_every_path(nn::Seq2SeqTransformer& model,
+                                                           const TokenMatrix& src,
+                                                           std::size_t beam) {
+  std::vector<std::vector<nn::Hypothesis>> runs;
+  for (const bool cache : {true, false})
+    for (const std::size_t width : {std::size_t(1), beam}) {
+      nn::DecodeOptions options;
+      options.use_cache = cache;
+      options.beam = width;
+      options.keep_attention = true;
+      runs.push_back(nn::beam_search(model, src, options));
+    }
+  return runs;
+}
+
 }  // namespace
 
 TEST_CASE("weight edit: an identity edit leaves every token and log p bit-identical") {
@@ -544,14 +561,7 @@ TEST_CASE("weight edit: an identity edit leaves every token and log p bit-identi
     if (edited)
       for (std::size_t l = 0; l < 2; ++l)
         model.set_cross_attention_edit(l, [&calls](const nn::WeightBlock&) { ++calls; });
-    for (const bool cache : {true, false})
-      for (const std::size_t beam : {1, 3}) {
-        nn::DecodeOptions options;
-        options.use_cache = cache;
-        options.beam = beam;
-        options.keep_attention = true;
-        runs[edited].push_back(nn::beam_search(model, src, options));
-      }
+    runs[edited] = decode_every_path(model, src, 3);
     TokenMatrix tgt_in, labels;
     as_targets(runs[edited][0], tgt_in, labels);
     scores[edited] = nn::score(model, src, tgt_in, labels);
@@ -574,21 +584,14 @@ TEST_CASE("weight edit: the forced map is what the weights then hold, on every d
   nn::Seq2SeqTransformer& model = tiny_reverser();
   const TokenMatrix src = digit_sources(6, 22);
   model.set_cross_attention_edit(1, force_position_edit());
-  std::vector<std::vector<nn::Hypothesis>> runs;
-  for (const bool cache : {true, false})
-    for (const std::size_t beam : {1, 4}) {
-      nn::DecodeOptions options;
-      options.use_cache = cache;
-      options.beam = beam;
-      options.keep_attention = true;
-      runs.push_back(nn::beam_search(model, src, options));
-      for (std::size_t r = 0; r < src.rows; ++r) {
-        const Tensor& map = runs.back()[r].cross_attention.at(1);  // (H, T, S)
-        for (std::size_t h = 0; h < map.size(0); ++h)
-          for (std::size_t t = 0; t < map.size(1); ++t)
-            for (std::size_t s = 0; s < map.size(2); ++s)
-              CHECK(map.at({h, t, s}) == (s == forced_column(src, r, t) ? 1 : 0));
-      }
+  const std::vector<std::vector<nn::Hypothesis>> runs = decode_every_path(model, src, 4);
+  for (const std::vector<nn::Hypothesis>& run : runs)
+    for (std::size_t r = 0; r < src.rows; ++r) {
+      const Tensor& map = run[r].cross_attention.at(1);  // (H, T, S)
+      for (std::size_t h = 0; h < map.size(0); ++h)
+        for (std::size_t t = 0; t < map.size(1); ++t)
+          for (std::size_t s = 0; s < map.size(2); ++s)
+            CHECK(map.at({h, t, s}) == (s == forced_column(src, r, t) ? 1 : 0));
     }
   // Cached and uncached agree under the edit, greedy (beam 1) and beam 4 alike.
   for (std::size_t r = 0; r < src.rows; ++r) {
