@@ -57,6 +57,7 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 
 namespace {
 
+using bench::round_trip_ns;
 using bench::seconds_per_call;
 
 std::vector<real> filled(std::size_t n, real value) { return std::vector<real>(n, value); }
@@ -125,6 +126,7 @@ void bench_gemm() {
 // --- Section: pool ---
 // What one parallel_for costs when the work is nothing: waking the workers and waiting
 // for them. Work much smaller than this runs inline (see kMinFlopsPerTask in gemm.cpp).
+// Under it lies the time a cache line takes to reach the other core and come back.
 
 void bench_pool() {
   const std::size_t previous = num_threads();
@@ -137,6 +139,7 @@ void bench_pool() {
                 threads == 1 ? " " : "s", seconds * 1e6);
   }
   set_num_threads(previous);
+  std::printf("a cache line to the other core and back: %.0f ns\n", round_trip_ns());
 }
 
 // --- Sections ---
@@ -150,7 +153,7 @@ struct Section {
 const Section sections[] = {
     {"gemm", "matrix multiply: reference triple loop vs packed kernel, 1 and 2 threads",
      bench_gemm},
-    {"pool", "the fixed cost of one parallel_for", bench_pool},
+    {"pool", "the fixed cost of one parallel_for, and of a core-to-core round trip", bench_pool},
     {"train_step", "the standard model's full training step, batch 64, 1 and 2 threads",
      [] { bench::train_step(count_heap); }},
     {"decode", "greedy decoding of 1000 held-out sources, cached vs uncached", bench::decode},

@@ -20,6 +20,7 @@
 #include "autograd/thread_pool.h"
 #include "data/batch.h"
 #include "data/tasks.h"
+#include "examples/common/timing.h"
 #include "nn/decode.h"
 #include "nn/optim.h"
 #include "nn/transformer.h"
@@ -406,7 +407,9 @@ void train_step(HeapCounter heap) {
   std::printf("%7s %9s %7s %9s %9s %10s %9s %10s\n", "threads", "step ms", "p90", "forward",
               "backward", "update", "steps/s", "tok/s");
   std::vector<TrainRun> runs;
+  double round_trip = 0;  // ns, just before the 2-thread run: how far apart its cores are
   for (std::size_t threads : {1, 2}) {
+    if (threads == 2) round_trip = round_trip_ns();
     runs.push_back(train_at(threads, batches));
     print_train_row(threads == 1 ? "1" : "2", runs.back(), tokens_per_step);
   }
@@ -415,6 +418,9 @@ void train_step(HeapCounter heap) {
   print_train_row("1 padded", padded, tokens_per_step);
   set_num_threads(previous);
   print_train_notes(runs, rss_before, nn::Seq2SeqTransformer().num_parameters());
+  std::printf("a cache line to the other core and back, before the 2-thread run: %.0f ns "
+              "(docs/performance.md:\nthe farther apart the cores, the less the second "
+              "thread saves)\n", round_trip);
   print_heap_notes(runs.back());
 }
 
