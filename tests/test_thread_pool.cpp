@@ -77,8 +77,8 @@ TEST_CASE("parallel_for: back-to-back jobs of 2 and 3 ranges on 3 threads, and a
   // next, never run a range twice or miss one. And after a pause longer than the workers'
   // spin (100 us) they are asleep and must be woken.
   ThreadCount count(3);
-  for (int round = 0; round < 2; ++round) {
-    const std::size_t jobs = 1000;
+  for (int round = 0; round < 3; ++round) {
+    const std::size_t jobs = 3000;
     std::vector<int> hits(jobs * 3, 0);
     for (std::size_t job = 0; job < jobs; ++job) {
       const std::size_t ranges = job % 2 == 0 ? 2 : 3;
