@@ -1,8 +1,7 @@
 // thread_pool.cpp — the pool behind parallel_for (see thread_pool.h).
 // One job at a time: the caller publishes a task and a chunk count, wakes the workers, runs
 // chunk 0 itself, then waits (polling briefly, then sleeping) until the workers' chunks are
-// done. Worker w always runs chunk w, so which thread computes which
-// range is fixed too.
+// done. Worker w always runs chunk w, so which thread computes which range is fixed too.
 #include "autograd/thread_pool.h"
 
 #include <algorithm>
